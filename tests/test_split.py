@@ -60,6 +60,11 @@ def test_stratified_split_keeps_class_proportions() -> None:
     assert np.bincount(y_train).tolist() == [40, 24, 16]
 
 
+def test_split_rejects_fewer_than_two_examples() -> None:
+    with pytest.raises(ValueError, match="at least 2 examples"):
+        train_test_split(np.zeros((1, 2)), np.zeros(1))
+
+
 def test_split_rejects_mismatched_lengths() -> None:
     with pytest.raises(ValueError, match="x has 5 examples but y has 4"):
         train_test_split(np.zeros((5, 2)), np.zeros(4))
@@ -151,6 +156,12 @@ def test_datasplit_converts_to_float64_features_and_int64_labels() -> None:
 def test_datasplit_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         make_split().name = "other"
+
+
+def test_datasplit_compares_and_hashes_by_identity() -> None:
+    split = make_split()
+    assert split == split and split != make_split()
+    assert hash(split) == hash(split)
 
 
 def test_datasplit_image_shape_defaults_to_none() -> None:

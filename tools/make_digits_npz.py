@@ -55,6 +55,7 @@ def write_npz(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
     try:
         with os.fdopen(handle, "wb") as stream:
             np.savez_compressed(stream, images=images, labels=labels)
+        os.chmod(temp_name, 0o644)  # mkstemp makes 0600; the file ships to every reader
         os.replace(temp_name, path)
     except BaseException:
         if os.path.exists(temp_name):

@@ -17,14 +17,15 @@ import numpy as np
 __all__ = ["DataSplit", "train_test_split", "iterate_minibatches"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DataSplit:
     """A labelled data set already divided into a training and a test part.
 
     ``x_*`` are float64 arrays of shape (n, features); ``y_*`` int64 class ids in
     ``0..num_classes-1``. ``image_shape`` is the (height, width) each row reshapes to,
     or None for data that are not images. Arrays are converted on construction, and
-    inconsistent shapes raise ValueError naming both shapes.
+    inconsistent shapes raise ValueError naming both shapes. Splits compare and hash
+    by identity (element-wise array equality has no single truth value).
     """
 
     x_train: np.ndarray
@@ -143,6 +144,8 @@ def train_test_split(
     _check_pair(x, y)
     fraction = _check_test_fraction(test_fraction)
     total = len(x)
+    if total < 2:
+        raise ValueError(f"need at least 2 examples to split into train and test, got {total}")
     num_test = math.ceil(total * fraction)
     if num_test >= total:
         raise ValueError(
