@@ -1,0 +1,12 @@
+"""microgradx: a teaching-grade reverse-mode autograd engine.
+
+The scalar :class:`Value` shows backpropagation one number at a time; the
+NumPy :class:`Tensor` runs the same op table and backward pass on arrays.
+"""
+
+from .autograd import backward, enable_grad, grad, is_grad_enabled, no_grad, topological_order, zero_grad
+from .engine import Value
+
+__all__ = ["Value", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled",
+           "topological_order", "zero_grad"]
+__version__ = "0.1.0"

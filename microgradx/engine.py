@@ -1,0 +1,301 @@
+"""``Value``: a scalar node of a computational graph.
+
+Every arithmetic operator on a ``Value`` evaluates one op of the table in
+:mod:`microgradx.ops` and records a new node that remembers its inputs
+(``_prev``, in argument order) and its op (``_op``).  ``backward()`` then walks
+the graph in reverse topological order and applies each op's derivative rule:
+the chain rule, one node at a time.  The lecture's example::
+
+    >>> x, y, z = Value(-2.0), Value(5.0), Value(-4.0)
+    >>> f = (x + y) * z
+    >>> f.backward()
+    >>> f.data, x.grad, y.grad, z.grad
+    (-12.0, -4.0, -4.0, 3.0)
+
+Drop-in for karpathy's micrograd: ``Value(data)``, ``.data``, ``.grad``,
+``._prev``, ``._op``, ``.relu()``, ``.backward()`` mean the same here.
+
+Why it is fast and small: nodes use ``__slots__``; a node holds no closure, so
+the graph has no reference cycles and needs no help from the cyclic garbage
+collector; ``backward`` runs iteratively over a topological order.
+
+Comparisons (``<``, ``<=``, ``>``, ``>=``) compare ``data`` and record no graph.
+``==`` and hashing stay by identity, as in micrograd, because nodes are keys of
+the sets and dicts that graph algorithms use.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Union
+
+import numpy as np
+
+from . import ops
+from .autograd import GRAD_MODE, backward as _backward
+from .ops import ADD, COS, EXP, LOG, MUL, NEG, POW, RELU, SIGMOID, SIN, TANH, power_op
+
+__all__ = ["Value"]
+
+Number = Union[int, float]
+_new = object.__new__
+
+
+def _as_float(data: Any) -> float:
+    """``data`` as a Python float, or a TypeError naming what was given instead."""
+    if isinstance(data, (bool, numbers.Real)) and not isinstance(data, Value):
+        return float(data)
+    if isinstance(data, np.ndarray) and data.ndim == 0 and np.issubdtype(data.dtype, np.number) \
+            and not np.iscomplexobj(data):
+        return float(data)
+    kind = type(data).__name__
+    hint = " (use microgradx.Tensor for arrays)" if isinstance(data, (np.ndarray, list, tuple)) else ""
+    raise TypeError(f"Value needs a real number, got {kind} {data!r:.60}{hint}")
+
+
+class Value:
+    """A scalar in a computational graph: ``data``, its gradient ``grad``, and how it was made.
+
+    ``grad`` holds d(root)/d(self) after ``root.backward()``.  ``label`` is a
+    free-form name shown in drawings.
+    """
+
+    __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_n")
+
+    def __init__(self, data: Number, _children: tuple = (), _op: str = "", label: str = "") -> None:
+        self.data = data if type(data) is float else _as_float(data)
+        self.grad = 0.0
+        self.label = label
+        self._op = _op
+        children = tuple(_children)
+        if len(children) > 2:
+            raise ValueError(f"a Value has at most two inputs, got {len(children)}")
+        self._a = children[0] if children else None
+        self._b = children[1] if len(children) == 2 else None
+        self._n = 0
+
+    # -- recording ops --------------------------------------------------------
+    # The hot paths below inline node creation: it is most of the cost of a graph.
+
+    def _unary(self, op: ops.Op) -> "Value":
+        out = _new(Value)
+        out.data = op.scalar_forward(self.data)
+        out.grad = 0.0
+        out.label = ""
+        out._b = None
+        out._n = 0
+        if GRAD_MODE.enabled:
+            out._op = op
+            out._a = self
+        else:
+            out._op = ""
+            out._a = None
+        return out
+
+    def _binary(self, op: ops.Op, other: "Value") -> "Value":
+        out = _new(Value)
+        out.data = op.scalar_forward(self.data, other.data)
+        out.grad = 0.0
+        out.label = ""
+        out._n = 0
+        if GRAD_MODE.enabled:
+            out._op = op
+            out._a = self
+            out._b = other
+        else:
+            out._op = ""
+            out._a = out._b = None
+        return out
+
+    def __add__(self, other: Union["Value", Number]) -> "Value":
+        if type(other) is not Value:
+            other = _lift(other)
+            if other is NotImplemented:
+                return NotImplemented
+        out = _new(Value)
+        out.data = self.data + other.data
+        out.grad = 0.0
+        out.label = ""
+        out._n = 0
+        if GRAD_MODE.enabled:
+            out._op = ADD
+            out._a = self
+            out._b = other
+        else:
+            out._op = ""
+            out._a = out._b = None
+        return out
+
+    def __mul__(self, other: Union["Value", Number]) -> "Value":
+        if type(other) is not Value:
+            other = _lift(other)
+            if other is NotImplemented:
+                return NotImplemented
+        out = _new(Value)
+        out.data = self.data * other.data
+        out.grad = 0.0
+        out.label = ""
+        out._n = 0
+        if GRAD_MODE.enabled:
+            out._op = MUL
+            out._a = self
+            out._b = other
+        else:
+            out._op = ""
+            out._a = out._b = None
+        return out
+
+    def __pow__(self, other: Union["Value", Number]) -> "Value":
+        if type(other) is Value:
+            return self._binary(POW, other)
+        if isinstance(other, numbers.Real) and not isinstance(other, bool):
+            return self._unary(power_op(float(other)))
+        return NotImplemented
+
+    def __rpow__(self, other: Number) -> "Value":  # 2 ** x
+        base = _lift(other)
+        if base is NotImplemented:
+            return NotImplemented
+        return base._binary(POW, self)
+
+    def __neg__(self) -> "Value":
+        return self._unary(NEG)
+
+    def __radd__(self, other: Number) -> "Value":  # 1 + x
+        return self + other
+
+    def __rmul__(self, other: Number) -> "Value":  # 2 * x
+        return self * other
+
+    def __sub__(self, other: Union["Value", Number]) -> "Value":
+        """a - b = a + (-b)."""
+        if type(other) is not Value:
+            other = _lift(other)
+            if other is NotImplemented:
+                return NotImplemented
+        return self + (-other)
+
+    def __rsub__(self, other: Number) -> "Value":  # 1 - x
+        return (-self) + other
+
+    def __truediv__(self, other: Union["Value", Number]) -> "Value":
+        """a / b = a * b**-1."""
+        if type(other) is not Value:
+            other = _lift(other)
+            if other is NotImplemented:
+                return NotImplemented
+        return self * other ** -1
+
+    def __rtruediv__(self, other: Number) -> "Value":  # 2 / x
+        return self ** -1 * other
+
+    def __abs__(self) -> "Value":
+        return self.abs()
+
+    # -- functions ------------------------------------------------------------
+
+    def exp(self) -> "Value":
+        """e^x;  d/dx = e^x."""
+        return self._unary(EXP)
+
+    def log(self) -> "Value":
+        """ln x (nan for x < 0, -inf at 0);  d/dx = 1/x."""
+        return self._unary(LOG)
+
+    def tanh(self) -> "Value":
+        """tanh x;  d/dx = 1 - tanh(x)^2."""
+        return self._unary(TANH)
+
+    def sigmoid(self) -> "Value":
+        """sigma(x) = 1 / (1 + e^-x);  d/dx = sigma(x)(1 - sigma(x))."""
+        return self._unary(SIGMOID)
+
+    def relu(self) -> "Value":
+        """max(x, 0);  d/dx = 1 for x > 0, else 0."""
+        return self._unary(RELU)
+
+    def sin(self) -> "Value":
+        """sin x;  d/dx = cos x."""
+        return self._unary(SIN)
+
+    def cos(self) -> "Value":
+        """cos x;  d/dx = -sin x."""
+        return self._unary(COS)
+
+    def sqrt(self) -> "Value":
+        """sqrt(x) = x ** 0.5;  d/dx = 1 / (2 sqrt x)."""
+        return self._unary(power_op(0.5))
+
+    def abs(self) -> "Value":
+        """|x| = relu(x) + relu(-x);  d/dx = sign(x) (0 at x = 0)."""
+        return self.relu() + (-self).relu()
+
+    # -- gradients ------------------------------------------------------------
+
+    def backward(self, *, create_graph: bool = False) -> None:
+        """Fill ``.grad`` of every node this one depends on with d(self)/d(node).
+
+        Leaves accumulate across calls; intermediate nodes show this pass's
+        gradient.  ``create_graph=True`` makes each ``.grad`` a ``Value`` that
+        can itself be differentiated (higher-order derivatives).
+        """
+        _backward(self, 1.0, create_graph=create_graph)
+
+    def zero_grad(self) -> None:
+        """Set this node's ``.grad`` back to 0."""
+        self.grad = 0.0
+
+    # -- plain-number behaviour (no graph) --------------------------------------
+
+    def __lt__(self, other: Union["Value", Number]) -> bool:
+        return self.data < _raw(other)
+
+    def __le__(self, other: Union["Value", Number]) -> bool:
+        return self.data <= _raw(other)
+
+    def __gt__(self, other: Union["Value", Number]) -> bool:
+        return self.data > _raw(other)
+
+    def __ge__(self, other: Union["Value", Number]) -> bool:
+        return self.data >= _raw(other)
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    def item(self) -> float:
+        """The plain float ``data`` (as ``Tensor.item()``)."""
+        return self.data
+
+    @property
+    def _prev(self) -> tuple:
+        """This node's inputs in argument order (micrograd's name; a tuple here, not a set)."""
+        if self._a is None:
+            return ()
+        return (self._a,) if self._b is None else (self._a, self._b)
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for a node made by the user rather than by an op."""
+        return not self._op
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self.data}, grad={self.grad}{label})"
+
+
+def _lift(x: Any) -> Any:
+    """A plain number as a constant leaf node; NotImplemented for anything else."""
+    if isinstance(x, (int, float, np.number)) and not isinstance(x, (complex, np.complexfloating)):
+        node = _new(Value)
+        node.data = float(x)
+        node.grad = 0.0
+        node.label = ""
+        node._op = ""
+        node._a = node._b = None
+        node._n = 0
+        return node
+    return NotImplemented
+
+
+def _raw(x: Any) -> Any:
+    return x.data if type(x) is Value else x

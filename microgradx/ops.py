@@ -1,0 +1,316 @@
+"""The op table: every differentiable primitive, declared once.
+
+Each :class:`Op` carries its forward and its local derivative rule (a
+vector-Jacobian product) written as a small pure function ``vjp(g, out, *inputs)``
+that returns one gradient per input:
+
+* ``g``      -- the gradient flowing in from above, d(loss)/d(out);
+* ``out``    -- the op's result (cheap rules read it: d exp(x)/dx = exp(x) = out);
+* ``inputs`` -- the op's inputs.
+
+The same rule serves three kinds of numbers, which is why rules use only
+arithmetic operators and the generic helpers below (``log``, ``power``, ...):
+
+* Python floats (the scalar :class:`~microgradx.engine.Value`, first order),
+* NumPy arrays (the vectorized :class:`~microgradx.tensor.Tensor`),
+* graph nodes themselves (``backward(create_graph=True)``: the rule then
+  records a graph of its own, which is how higher derivatives work).
+
+An ``Op`` *is* its symbol (it subclasses ``str``), so micrograd-style code that
+prints or concatenates ``node._op`` keeps working, while the engine finds the
+rule on the same object: ``node._op.vjp``.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from functools import lru_cache
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = [
+    "Op", "TABLE", "power_op",
+    "ADD", "MUL", "POW", "NEG", "EXP", "LOG", "TANH", "SIGMOID", "RELU", "SIN", "COS",
+    "log", "exp", "power", "sin", "cos",
+]
+
+Rule = Callable[..., tuple]
+
+
+class Op(str):
+    """A differentiable primitive: its symbol, forward functions and derivative rule.
+
+    ``forward`` works on NumPy arrays (and anything NumPy accepts);
+    ``scalar_forward`` is the same function specialised for Python floats,
+    where calling a C builtin such as ``math.tanh`` is several times cheaper
+    than a NumPy ufunc.  ``domain`` gives, per input, a closed interval of
+    test points and ``kinks`` the points inside it where the op has no
+    derivative (relu at 0); the strategies in :mod:`microgradx.testing` draw
+    from the domain and keep away from the kinks.
+    """
+
+    name: str
+    arity: int
+    forward: Callable[..., Any]
+    scalar_forward: Callable[..., Any]
+    vjp: Rule
+    domain: tuple[tuple[float, float], ...]
+    kinks: tuple[float, ...]
+
+    def __new__(
+        cls,
+        symbol: str,
+        *,
+        name: str,
+        arity: int,
+        forward: Callable[..., Any],
+        vjp: Rule,
+        scalar_forward: Callable[..., Any] | None = None,
+        domain: tuple[tuple[float, float], ...] | None = None,
+        kinks: tuple[float, ...] = (),
+        doc: str = "",
+    ) -> "Op":
+        self = super().__new__(cls, symbol)
+        self.name = name
+        self.arity = arity
+        self.forward = forward
+        self.scalar_forward = scalar_forward or forward
+        self.vjp = vjp
+        self.domain = domain or ((-3.0, 3.0),) * arity
+        self.kinks = kinks
+        self.__doc__ = doc
+        return self
+
+    def __repr__(self) -> str:
+        return f"Op({self.name!r}, symbol={str(self)!r})"
+
+    # Ops are compared and hashed by identity: two ops may share a symbol.
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
+    def __reduce__(self):  # an Op is a module-level singleton, not data
+        raise TypeError(f"{self!r} is part of the op table and cannot be pickled")
+
+
+# ---------------------------------------------------------------------------
+# Safe scalar forwards: IEEE results (inf / nan) instead of Python exceptions,
+# so a Value behaves like a float64 NumPy array at singular points.
+# ---------------------------------------------------------------------------
+
+def _scalar_exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+def _scalar_log(x: float) -> float:
+    if x > 0.0:
+        return math.log(x)
+    return -math.inf if x == 0.0 else math.nan
+
+
+def _scalar_pow(a: float, b: float) -> float:
+    try:
+        return math.pow(a, b)
+    except OverflowError:
+        return math.inf
+    except ValueError:  # 0 ** negative, or a negative base with a fractional exponent
+        if a == 0.0:
+            odd_integer = b == int(b) and int(b) % 2 == 1
+            return math.copysign(math.inf, a) if odd_integer else math.inf
+        return math.nan
+
+
+def _scalar_sigmoid(x: float) -> float:
+    # Two branches so exp never overflows: for x < 0, 1/(1+e^-x) = e^x/(1+e^x).
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _scalar_relu(x: float) -> float:
+    return x if x > 0.0 else 0.0
+
+
+def _array_sigmoid(x: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _array_log(x):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(x)
+
+
+def _array_pow(a, b):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.power(a, b)
+
+
+def _array_exp(x):
+    with np.errstate(over="ignore"):
+        return np.exp(x)
+
+
+# ---------------------------------------------------------------------------
+# Generic helpers for rules: the same call works on floats, arrays and nodes.
+# A node (Value or Tensor) records the op in its graph via its own method.
+# ---------------------------------------------------------------------------
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (float, int))
+
+
+def _is_array(x: Any) -> bool:
+    return isinstance(x, (np.ndarray, np.generic))
+
+
+def _generic(scalar: Callable, array: Callable, method: str, doc: str) -> Callable:
+    def fn(x):
+        if _is_number(x):
+            return scalar(float(x))
+        if _is_array(x):
+            return array(x)
+        return getattr(x, method)()
+    fn.__name__ = method
+    fn.__doc__ = doc
+    return fn
+
+
+log = _generic(_scalar_log, _array_log, "log", "Natural log of a float, array or node (nan below 0).")
+exp = _generic(_scalar_exp, _array_exp, "exp", "e**x of a float, array or node (inf on overflow).")
+sin = _generic(math.sin, np.sin, "sin", "sin(x) of a float, array or node.")
+cos = _generic(math.cos, np.cos, "cos", "cos(x) of a float, array or node.")
+
+
+def power(a: Any, b: Any) -> Any:
+    """``a ** b`` for floats, arrays or nodes, with IEEE results at singular points."""
+    if _is_number(a) and _is_number(b):
+        return _scalar_pow(float(a), float(b))
+    if (_is_array(a) or _is_number(a)) and (_is_array(b) or _is_number(b)):
+        return _array_pow(a, b)
+    return a ** b
+
+
+# ---------------------------------------------------------------------------
+# Rules.  Each returns one gradient per input, shaped like ``out``; the Tensor
+# path sums broadcast gradients back to each input's shape in one place.
+# ---------------------------------------------------------------------------
+
+def _add_vjp(g, out, a, b):
+    """d(a+b)/da = 1, d(a+b)/db = 1."""
+    return g, g
+
+
+def _mul_vjp(g, out, a, b):
+    """d(ab)/da = b, d(ab)/db = a."""
+    return g * b, g * a
+
+
+def _pow_vjp(g, out, a, b):
+    """d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a (nan for a < 0, as in PyTorch)."""
+    return g * b * power(a, b - 1), g * out * log(a)
+
+
+def _neg_vjp(g, out, x):
+    """d(-x)/dx = -1."""
+    return (-g,)
+
+
+def _exp_vjp(g, out, x):
+    """d e^x/dx = e^x = out."""
+    return (g * out,)
+
+
+def _log_vjp(g, out, x):
+    """d ln(x)/dx = 1/x."""
+    return (g / x,)
+
+
+def _tanh_vjp(g, out, x):
+    """d tanh(x)/dx = 1 - tanh(x)^2 = 1 - out^2."""
+    return (g * (1 - out * out),)
+
+
+def _sigmoid_vjp(g, out, x):
+    """d sigma(x)/dx = sigma(x) (1 - sigma(x)) = out (1 - out)."""
+    return (g * out * (1 - out),)
+
+
+def _relu_vjp(g, out, x):
+    """d relu(x)/dx = 1 if x > 0 else 0 (the subgradient 0 at x = 0)."""
+    return (g * (x > 0),)
+
+
+def _sin_vjp(g, out, x):
+    """d sin(x)/dx = cos(x)."""
+    return (g * cos(x),)
+
+
+def _cos_vjp(g, out, x):
+    """d cos(x)/dx = -sin(x)."""
+    return (-g * sin(x),)
+
+
+ADD = Op("+", name="add", arity=2, forward=np.add, scalar_forward=operator.add, vjp=_add_vjp,
+         doc="a + b")
+MUL = Op("*", name="mul", arity=2, forward=np.multiply, scalar_forward=operator.mul, vjp=_mul_vjp,
+         doc="a * b")
+POW = Op("**", name="pow", arity=2, forward=_array_pow, scalar_forward=_scalar_pow, vjp=_pow_vjp,
+         domain=((0.2, 3.0), (-2.0, 2.0)), doc="a ** b with a node as exponent")
+NEG = Op("neg", name="neg", arity=1, forward=np.negative, scalar_forward=operator.neg, vjp=_neg_vjp,
+         doc="-x")
+EXP = Op("exp", name="exp", arity=1, forward=_array_exp, scalar_forward=_scalar_exp, vjp=_exp_vjp,
+         doc="e ** x")
+LOG = Op("log", name="log", arity=1, forward=_array_log, scalar_forward=_scalar_log, vjp=_log_vjp,
+         domain=((0.1, 5.0),), doc="natural logarithm")
+TANH = Op("tanh", name="tanh", arity=1, forward=np.tanh, scalar_forward=math.tanh, vjp=_tanh_vjp,
+          doc="hyperbolic tangent")
+SIGMOID = Op("sigmoid", name="sigmoid", arity=1, forward=_array_sigmoid,
+             scalar_forward=_scalar_sigmoid, vjp=_sigmoid_vjp, doc="1 / (1 + e^-x)")
+RELU = Op("ReLU", name="relu", arity=1, forward=lambda x: np.maximum(x, 0.0),
+          scalar_forward=_scalar_relu, vjp=_relu_vjp, kinks=(0.0,), doc="max(x, 0)")
+SIN = Op("sin", name="sin", arity=1, forward=np.sin, scalar_forward=math.sin, vjp=_sin_vjp,
+         doc="sine")
+COS = Op("cos", name="cos", arity=1, forward=np.cos, scalar_forward=math.cos, vjp=_cos_vjp,
+         doc="cosine")
+
+
+@lru_cache(maxsize=256)
+def power_op(exponent: float) -> Op:
+    """The op ``x ** exponent`` for a constant exponent: d(x^p)/dx = p x^(p-1).
+
+    One Op per exponent value, cached, so ``x**2`` everywhere shares one
+    object whose symbol is micrograd's ``'**2'``.
+    """
+    p = float(exponent)
+    shown = int(p) if p.is_integer() else p
+
+    def forward(x):
+        return _array_pow(x, p)
+
+    def scalar_forward(x):
+        return _scalar_pow(x, p)
+
+    def vjp(g, out, x):
+        return (g * p * power(x, p - 1),)
+
+    vjp.__doc__ = f"d(x^{shown})/dx = {shown} x^{shown}-1"
+    smooth = p.is_integer() and p >= 0  # integer powers are smooth for negative x too
+    domain = ((-3.0, 3.0),) if smooth else ((0.2, 3.0),)
+    return Op(f"**{shown}", name=f"pow{shown}", arity=1, forward=forward,
+              scalar_forward=scalar_forward, vjp=vjp, domain=domain, doc=f"x ** {shown}")
+
+
+#: Every primitive, by name; tests, docs and drawings loop over this.
+#: The constant-exponent family is represented by a few members.
+TABLE: dict[str, Op] = {
+    op.name: op
+    for op in (ADD, MUL, POW, NEG, EXP, LOG, TANH, SIGMOID, RELU, SIN, COS,
+               power_op(2), power_op(3), power_op(-1), power_op(0.5))
+}
