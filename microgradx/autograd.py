@@ -75,35 +75,42 @@ def enable_grad() -> Iterator[None]:
         GRAD_MODE.enabled = previous
 
 
+def _count_parents(root: Any, reset_grads: bool = False) -> int:
+    """Pass 1 of Kahn's algorithm: store in each node's ``_n`` how many parents it has.
+
+    Returns how many nodes were found.  With ``reset_grads`` every intermediate
+    node found gets ``grad = 0`` on the way (the start of a backward pass).
+    The counts live in the nodes rather than in a dict: no hashing, and pass 2
+    brings every count back to 0.
+    """
+    stack = [root]
+    pop, push = stack.pop, stack.append
+    found = 1
+    while stack:
+        node = pop()
+        for child in (node._a, node._b):
+            if child is None:
+                break
+            seen = child._n
+            child._n = seen + 1
+            if not seen:
+                push(child)
+                found += 1
+                if reset_grads and child._op:
+                    child.grad = 0.0
+    return found
+
+
 def topological_order(root: Any) -> list:
     """Every node reachable from ``root``, each after all of its inputs (root last).
 
     Kahn's algorithm run from the root: pass 1 counts each node's parents,
     pass 2 emits a node once all of its parents are out.  Iterative, so graph
     depth is limited by memory, never by Python's recursion limit.
-    Deterministic: inputs are visited in argument order.  The counts live in
-    each node's ``_n`` slot rather than in a dict: no hashing, and pass 2
-    leaves every count at 0 again.  A cycle raises :class:`GraphCycleError`.
+    Deterministic: inputs are visited in argument order.  A cycle raises
+    :class:`GraphCycleError`.
     """
-    stack = [root]
-    pop, push = stack.pop, stack.append
-    discovered = 1
-    while stack:
-        node = pop()
-        a = node._a
-        if a is not None:
-            seen = a._n
-            a._n = seen + 1
-            if not seen:
-                push(a)
-                discovered += 1
-            b = node._b
-            if b is not None:
-                seen = b._n
-                b._n = seen + 1
-                if not seen:
-                    push(b)
-                    discovered += 1
+    found = _count_parents(root)
     order = []
     emit = order.append
     ready = [root]
@@ -111,25 +118,24 @@ def topological_order(root: Any) -> list:
     while ready:
         node = pop()
         emit(node)
-        a = node._a
-        if a is not None:
-            left = a._n - 1
-            a._n = left
+        for child in (node._a, node._b):
+            if child is None:
+                break
+            left = child._n - 1
+            child._n = left
             if not left:
-                push(a)
-            b = node._b
-            if b is not None:
-                left = b._n - 1
-                b._n = left
-                if not left:
-                    push(b)
-    if len(order) != discovered or root._n:
+                push(child)
+    _check_acyclic(root, found, len(order))
+    order.reverse()
+    return order
+
+
+def _check_acyclic(root: Any, found: int, emitted: int) -> None:
+    if emitted != found or root._n:
         _clear_counts(root)
         raise GraphCycleError(
             f"the graph below {root!r} has a cycle: some nodes are their own ancestors; "
             "a node's inputs must be nodes made before it")
-    order.reverse()
-    return order
 
 
 def _clear_counts(root: Any) -> None:
@@ -145,39 +151,43 @@ def _clear_counts(root: Any) -> None:
                 stack.append(child)
 
 
-def backward(root: Any, seed: Any = 1.0, *, create_graph: bool = False) -> list:
+def backward(root: Any, seed: Any = 1.0, *, create_graph: bool = False) -> None:
     """Back-propagate from ``root``: fill ``.grad`` of every node in its graph.
 
     ``seed`` is d(output)/d(root), 1 for a scalar loss.  With
     ``create_graph=True`` the rules run on the nodes themselves, so every
     ``.grad`` becomes a node with a graph of its own that can be
     differentiated again (second derivatives, Hessian-vector products).
-    Returns the topological order used (handy for drawings and tests).
     """
-    order = topological_order(root)
-    for node in order:
-        if node._op:
-            node.grad = 0.0
-    root.grad = seed if root._op else root.grad + seed
     if create_graph:
-        _propagate_recording(order)
-        return order
+        _backward_recording(root, seed)
+        return
     # The first-order pass allocates only numbers and small tuples, never
     # cycles, yet those allocations would trigger full collections that
     # traverse the whole graph.  Pausing the collector is invisible otherwise.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        _propagate(order)
+        found = _count_parents(root, reset_grads=True)
+        root.grad = seed if root._op else root.grad + seed
+        _check_acyclic(root, found, _propagate(root))
     finally:
         if collecting:
             gc.enable()
-    return order
 
 
-def _propagate(order: list) -> None:
-    """First-order pass on raw numbers: rules see ``.data``, never nodes."""
-    for node in reversed(order):
+def _propagate(root: Any) -> int:
+    """Pass 2 of Kahn's algorithm fused with the chain rule; returns nodes processed.
+
+    A node is taken only once all of its parents have sent it their share, so
+    its ``.grad`` is complete when its own rule fires.  Rules see ``.data``.
+    """
+    processed = 0
+    ready = [root]
+    pop, push = ready.pop, ready.append
+    while ready:
+        node = pop()
+        processed += 1
         op = node._op
         if not op:
             continue
@@ -186,14 +196,32 @@ def _propagate(order: list) -> None:
         if b is None:
             (ga,) = op.vjp(node.grad, node.data, a.data)
             a.grad = a.grad + ga
+            left = a._n - 1
+            a._n = left
+            if not left:
+                push(a)
         else:
             ga, gb = op.vjp(node.grad, node.data, a.data, b.data)
             a.grad = a.grad + ga
             b.grad = b.grad + gb
+            left = a._n - 1
+            a._n = left
+            if not left:
+                push(a)
+            left = b._n - 1
+            b._n = left
+            if not left:
+                push(b)
+    return processed
 
 
-def _propagate_recording(order: list) -> None:
+def _backward_recording(root: Any, seed: Any) -> None:
     """Higher-order pass: rules see the nodes, so the gradients record a graph."""
+    order = topological_order(root)
+    for node in order:
+        if node._op:
+            node.grad = 0.0
+    root.grad = seed if root._op else root.grad + seed
     previous = GRAD_MODE.enabled
     GRAD_MODE.enabled = True  # even inside no_grad(): this pass exists to record a graph
     try:

@@ -285,16 +285,21 @@ class Value:
 
 def _lift(x: Any) -> Any:
     """A plain number as a constant leaf node; NotImplemented for anything else."""
-    if isinstance(x, (int, float, np.number)) and not isinstance(x, (complex, np.complexfloating)):
-        node = _new(Value)
-        node.data = float(x)
-        node.grad = 0.0
-        node.label = ""
-        node._op = ""
-        node._a = node._b = None
-        node._n = 0
-        return node
-    return NotImplemented
+    kind = type(x)
+    if kind is not float:
+        if kind is int or kind is bool or (isinstance(x, (numbers.Real, np.number))
+                                           and not isinstance(x, np.complexfloating)):
+            x = float(x)
+        else:
+            return NotImplemented
+    node = _new(Value)
+    node.data = x
+    node.grad = 0.0
+    node.label = ""
+    node._op = ""
+    node._a = node._b = None
+    node._n = 0
+    return node
 
 
 def _raw(x: Any) -> Any:
