@@ -4,6 +4,8 @@ The scalar networks run on :class:`~microgradx.engine.Value` with micrograd's
 names and signatures, so code written for ``micrograd.nn`` runs unchanged.
 """
 
+from .init import ACTIVATIONS, init_bound, make_rng, sample_weights
 from .module import Module
+from .scalar import MLP, Layer, Neuron
 
-__all__ = ["Module"]
+__all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "init_bound", "make_rng", "sample_weights"]

@@ -1,0 +1,74 @@
+"""Seedable weight initialisation, sized for the activation that follows.
+
+A layer's pre-activation ``z = W x + b`` keeps a healthy spread through depth
+when the weights' variance matches the activation:
+
+* He (Kaiming) for relu: ``Var(w) = 2 / fan_in``, because relu zeroes half of
+  its inputs; uniform on ``[-sqrt(6 / fan_in), +sqrt(6 / fan_in)]``.
+* Xavier (Glorot) for tanh, sigmoid and linear:
+  ``Var(w) = 2 / (fan_in + fan_out)``, which balances the forward and the
+  backward signal; uniform on ``[-sqrt(6 / (fan_in + fan_out)), +...]``.
+
+(A uniform on ``[-a, a]`` has variance ``a^2 / 3``.)  Biases start at 0.
+
+Weights are drawn from a :class:`random.Random`, row by row, so both engines
+given the same seed start from the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import random
+
+import numpy as np
+
+__all__ = ["ACTIVATIONS", "check_activation", "make_rng", "init_bound", "sample_weights"]
+
+#: Activations the networks know, with the initialisation each one gets.
+ACTIVATIONS: dict[str, str] = {"relu": "he", "tanh": "xavier", "sigmoid": "xavier", "linear": "xavier"}
+
+
+def check_activation(activation: str) -> str:
+    """``activation`` if it is one of :data:`ACTIVATIONS`, else a ValueError listing them."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+    return activation
+
+
+def make_rng(seed: int | None = None, rng: random.Random | None = None) -> random.Random:
+    """The random source for an initialisation.
+
+    ``seed`` (an int) gives a fresh ``random.Random(seed)``: same seed, same
+    weights.  ``rng`` is used as given (draws advance it).  With neither,
+    Python's global ``random`` module is used, as micrograd does, so
+    ``random.seed(1337)`` before building a network also fixes its weights.
+    """
+    if seed is not None and rng is not None:
+        raise ValueError("pass either seed= or rng=, not both")
+    if rng is not None:
+        if not isinstance(rng, random.Random):
+            raise TypeError(f"rng must be a random.Random, got {type(rng).__name__}")
+        return rng
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
+        return random.Random(int(seed))
+    return random._inst  # the global generator behind random.random()
+
+
+def init_bound(activation: str, fan_in: int, fan_out: int) -> float:
+    """Half-width ``a`` of the uniform ``[-a, a]`` the weights are drawn from (see module doc)."""
+    scheme = ACTIVATIONS[check_activation(activation)]
+    if fan_in < 1 or fan_out < 1:
+        raise ValueError(f"fan_in and fan_out must be >= 1, got {fan_in} and {fan_out}")
+    if scheme == "he":
+        return math.sqrt(6.0 / fan_in)
+    return math.sqrt(6.0 / (fan_in + fan_out))
+
+
+def sample_weights(nout: int, nin: int, activation: str, rng: random.Random) -> np.ndarray:
+    """A (nout, nin) float64 weight matrix drawn row by row from ``rng``, sized for ``activation``."""
+    bound = init_bound(activation, nin, nout)
+    draw = rng.uniform
+    return np.array([[draw(-bound, bound) for _ in range(nin)] for _ in range(nout)], dtype=np.float64)

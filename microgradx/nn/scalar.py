@@ -1,0 +1,187 @@
+"""Scalar networks on :class:`~microgradx.engine.Value`: ``Neuron``, ``Layer``, ``MLP``.
+
+Micrograd's names, signatures and behaviour (``Neuron(nin, nonlin=True)``,
+``Layer(nin, nout)``, ``MLP(nin, nouts)``; calling a network returns a list of
+Values, or one Value when the last layer has one neuron), so code written for
+``micrograd.nn`` runs unchanged.  Added: ``activation=`` (relu, tanh,
+sigmoid, linear), seedable initialisation sized for the activation (see
+:mod:`microgradx.nn.init`), and state dicts shared with the Tensor networks.
+
+A neuron computes ``act(w . x + b)``.  Every product and every partial sum is
+one graph node, so a forward pass costs about ``2 * nin`` nodes per neuron;
+two facts make it cheaper without changing any value or gradient:
+
+* a plain-number input is lifted to a constant node once per layer call and
+  shared by all neurons, not once per product as ``w * 0.5`` would;
+* a term that is exactly zero is left out: a plain ``0.0`` input (blank
+  pixels) and a relu output that is 0.  Its contribution to the sum is 0 and
+  so is every gradient through it (d(w x)/dw = x = 0; a relu at 0 passes no
+  gradient back), so the omitted nodes would only add zeros.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Sequence, Union
+
+import numpy as np
+
+from ..engine import Value
+from ..ops import RELU
+from .init import check_activation, make_rng, sample_weights
+from .module import Module
+
+__all__ = ["Neuron", "Layer", "MLP"]
+
+Inputs = Union[Sequence[Union[Value, float]], np.ndarray]
+
+
+def _prepare_inputs(x: Inputs, nin: int) -> list:
+    """Inputs as a list of Values, constants lifted once; exact zeros become None (skipped)."""
+    if isinstance(x, np.ndarray):
+        if x.ndim != 1:
+            raise ValueError(f"a scalar network takes one example, a 1-D array; got shape {x.shape}")
+        x = x.tolist()
+    elif isinstance(x, (Value, int, float)):
+        x = [x]
+    if len(x) != nin:
+        raise ValueError(f"expected {nin} inputs, got {len(x)}")
+    prepared = []
+    for xi in x:
+        if type(xi) is Value:
+            # A dead relu passes neither value nor gradient: leaving it out changes nothing.
+            prepared.append(None if xi.data == 0.0 and xi._op is RELU else xi)
+        else:
+            xi = float(xi)
+            prepared.append(None if xi == 0.0 else Value(xi))
+    return prepared
+
+
+def _activate(z: Value, activation: str) -> Value:
+    if activation == "relu":
+        return z.relu()
+    if activation == "tanh":
+        return z.tanh()
+    if activation == "sigmoid":
+        return z.sigmoid()
+    return z
+
+
+class Neuron(Module):
+    """One unit: ``act(w . x + b)`` with ``nin`` weights ``w`` and a bias ``b`` (micrograd's names).
+
+    ``activation`` is relu, tanh, sigmoid or linear; left as None it is relu
+    when ``nonlin`` (micrograd's flag) else linear.  Weights are drawn from
+    ``seed``/``rng`` (see :func:`~microgradx.nn.init.make_rng`), sized for
+    the activation with ``fan_out`` outputs; the bias starts at 0.
+    """
+
+    def __init__(self, nin: int, nonlin: bool = True, *, activation: str | None = None,
+                 seed: int | None = None, rng: random.Random | None = None, fan_out: int = 1) -> None:
+        if activation is None:
+            activation = "relu" if nonlin else "linear"
+        self.activation = check_activation(activation)
+        self.nonlin = activation != "linear"
+        weights = sample_weights(1, nin, activation, make_rng(seed, rng))[0]
+        self.w = [Value(wi) for wi in weights.tolist()]
+        self.b = Value(0.0)
+
+    def _forward(self, x: list) -> Value:
+        """The neuron on prepared inputs (Values, or None for an exact zero)."""
+        act = self.b
+        for wi, xi in zip(self.w, x):
+            if xi is not None:
+                act = act + wi * xi
+        return _activate(act, self.activation)
+
+    def __call__(self, x: Inputs) -> Value:
+        return self._forward(_prepare_inputs(x, len(self.w)))
+
+    def _local_parameters(self) -> list[tuple[str, Value]]:
+        return [(f"w.{i}", wi) for i, wi in enumerate(self.w)] + [("b", self.b)]
+
+    def _save_state(self) -> dict[str, np.ndarray]:
+        return {"weight": np.array([wi.data for wi in self.w]), "bias": np.array(self.b.data)}
+
+    def _load_state(self, state) -> None:
+        if "weight" in state:
+            for wi, value in zip(self.w, state["weight"].tolist()):
+                wi.data = value
+        if "bias" in state:
+            self.b.data = float(state["bias"])
+
+    def __repr__(self) -> str:
+        kind = {"relu": "ReLU", "linear": "Linear"}.get(self.activation, self.activation.capitalize())
+        return f"{kind}Neuron({len(self.w)})"
+
+
+class Layer(Module):
+    """``nout`` neurons reading the same ``nin`` inputs; keyword arguments go to each :class:`Neuron`.
+
+    State dict: ``weight`` of shape (nout, nin) (row j = neuron j's ``w``) and
+    ``bias`` of shape (nout,), as a Tensor ``Linear`` layer stores them.
+    """
+
+    def __init__(self, nin: int, nout: int, *, seed: int | None = None,
+                 rng: random.Random | None = None, **kwargs: Any) -> None:
+        source = make_rng(seed, rng)  # one stream for all neurons, or they would be clones
+        self.neurons = [Neuron(nin, rng=source, fan_out=nout, **kwargs) for _ in range(nout)]
+
+    @property
+    def nin(self) -> int:
+        return len(self.neurons[0].w)
+
+    def _forward(self, x: list) -> Union[Value, list[Value]]:
+        out = [n._forward(x) for n in self.neurons]
+        return out[0] if len(out) == 1 else out
+
+    def __call__(self, x: Inputs) -> Union[Value, list[Value]]:
+        return self._forward(_prepare_inputs(x, self.nin))
+
+    def _save_state(self) -> dict[str, np.ndarray]:
+        return {"weight": np.array([[wi.data for wi in n.w] for n in self.neurons]),
+                "bias": np.array([n.b.data for n in self.neurons])}
+
+    def _load_state(self, state) -> None:
+        for j, n in enumerate(self.neurons):
+            n._load_state({key: value[j] for key, value in state.items()})
+
+    def __repr__(self) -> str:
+        return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: ``nin`` inputs, then one layer per entry of ``nouts``.
+
+    Hidden layers use ``activation`` (relu, tanh, sigmoid, linear); the last
+    layer is linear (its outputs are scores/logits for a loss).  Calling it
+    on one example (a list of numbers or Values, or a 1-D array) returns a
+    list of Values, or a single Value when the last layer has one neuron.
+
+    >>> net = MLP(2, [4, 4, 1], activation="tanh", seed=0)
+    >>> len(net.parameters())
+    37
+    """
+
+    def __init__(self, nin: int, nouts: Sequence[int], *, activation: str = "relu",
+                 seed: int | None = None, rng: random.Random | None = None) -> None:
+        check_activation(activation)
+        if not nouts:
+            raise ValueError("nouts must list at least one layer size, e.g. MLP(2, [4, 1])")
+        source = make_rng(seed, rng)
+        sizes = [nin, *nouts]
+        last = len(nouts) - 1
+        self.activation = activation
+        self.layers = [Layer(sizes[i], sizes[i + 1], rng=source,
+                             activation=activation if i != last else "linear")
+                       for i in range(len(nouts))]
+
+    def __call__(self, x: Inputs) -> Union[Value, list[Value]]:
+        h = _prepare_inputs(x, self.layers[0].nin)
+        for layer in self.layers[:-1]:
+            out = [n._forward(h) for n in layer.neurons]
+            h = _prepare_inputs(out, len(out))
+        return self.layers[-1]._forward(h)
+
+    def __repr__(self) -> str:
+        return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
