@@ -6,7 +6,8 @@ NumPy :class:`Tensor` runs the same op table and backward pass on arrays.
 
 from .autograd import backward, enable_grad, grad, is_grad_enabled, no_grad, topological_order, zero_grad
 from .engine import Value
+from .tensor import Tensor
 
-__all__ = ["Value", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled",
+__all__ = ["Value", "Tensor", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled",
            "topological_order", "zero_grad"]
 __version__ = "0.1.0"

@@ -7,5 +7,8 @@ names and signatures, so code written for ``micrograd.nn`` runs unchanged.
 from .init import ACTIVATIONS, init_bound, make_rng, sample_weights
 from .module import Module
 from .scalar import MLP, Layer, Neuron
+from .layers import Identity, Linear, ReLU, Sequential, Sigmoid, Tanh, TensorMLP
+from . import functional
 
-__all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "init_bound", "make_rng", "sample_weights"]
+__all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "init_bound", "make_rng", "sample_weights",
+           "Linear", "Sequential", "TensorMLP", "ReLU", "Tanh", "Sigmoid", "Identity", "functional"]

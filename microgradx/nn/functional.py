@@ -1,0 +1,95 @@
+"""Losses on Tensors, batch-averaged: the names of :mod:`microgradx.losses`, one call per batch.
+
+Each takes a batch of scores (a Tensor whose first axis indexes examples)
+and a NumPy array of targets (constants: they are not graph inputs), and
+returns a one-element Tensor: the *mean* over the batch of the scalar loss
+of the same name, so ``functional.hinge_loss(s, y)`` equals
+``losses.batch_loss(losses.hinge_loss, s_list, y)``.  ``l2_penalty`` sums
+over parameters as its scalar twin does.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+
+from ..tensor import Tensor
+from ..tensor_ops import softmax_cross_entropy_op
+
+__all__ = ["softmax_cross_entropy", "mse_loss", "logistic_loss", "hinge_loss", "l2_penalty"]
+
+
+def _targets(y: Any, n: int, loss: str, dtype: Any = None) -> np.ndarray:
+    y = np.asarray(y.data if isinstance(y, Tensor) else y, dtype=dtype)
+    if y.shape[:1] != (n,) and not (y.ndim == 0 and n == 1):
+        raise ValueError(f"{loss}: {n} scores but targets of shape {y.shape}")
+    return y
+
+
+def softmax_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
+    """Mean over the batch of ``-log softmax(z_n)_{y_n}``, fused (one graph node).
+
+    ``logits`` (batch, classes), ``labels`` integer class ids (batch,).  One
+    example (1-d logits and an int label) is a batch of one.
+    d/dz_nj = (softmax(z_n)_j - [j = y_n]) / batch.
+    """
+    if not isinstance(logits, Tensor):
+        logits = Tensor(logits)
+    if logits.ndim == 1:
+        return softmax_cross_entropy(logits.reshape(1, -1), np.reshape(labels, (1,)))
+    if logits.ndim != 2:
+        raise ValueError(f"softmax_cross_entropy: logits must be (batch, classes), got shape {logits.shape}")
+    n, classes = logits.shape
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"softmax_cross_entropy: labels must be integer class ids, got dtype {labels.dtype}")
+    if labels.shape != (n,):
+        raise ValueError(f"softmax_cross_entropy: logits of shape {logits.shape} need labels of "
+                         f"shape ({n},), got {labels.shape}")
+    if n and (labels.min() < 0 or labels.max() >= classes):
+        raise ValueError(f"softmax_cross_entropy: labels must lie in 0..{classes - 1}, found "
+                         f"{labels.min()}..{labels.max()}")
+    return logits._unary(softmax_cross_entropy_op(labels))
+
+
+def mse_loss(prediction: Tensor, target: Any) -> Tensor:
+    """Mean squared error ``(1/n) sum_i (p_i - t_i)^2`` over every element;  d/dp_i = 2 (p_i - t_i) / n."""
+    target = np.asarray(target.data if isinstance(target, Tensor) else target, dtype=prediction.dtype)
+    if target.shape != prediction.shape:
+        raise ValueError(f"mse_loss: prediction of shape {prediction.shape} but target of shape {target.shape}")
+    diff = prediction - target
+    return (diff * diff).mean()
+
+
+def hinge_loss(scores: Tensor, y: Any) -> Tensor:
+    """Mean of ``max(0, 1 - y s)`` with labels ``y`` in {-1, +1};  d/ds = -y/n where ``y s < 1``."""
+    y = _targets(y, len(scores), "hinge_loss", scores.dtype)
+    if not np.all((y == 1) | (y == -1)):
+        raise ValueError("hinge_loss takes labels -1 or +1; map 0/1 labels with y = 2*y - 1")
+    return (scores * -y + 1.0).relu().mean()
+
+
+def logistic_loss(scores: Tensor, y: Any) -> Tensor:
+    """Mean binary cross-entropy of logits ``s`` for targets ``y`` in [0, 1].
+
+    ``softplus(s) - y s`` with ``softplus(s) = relu(s) + log(1 + e^-|s|)``
+    (no overflow);  d/ds = (sigma(s) - y) / n.
+    """
+    y = _targets(y, len(scores), "logistic_loss", scores.dtype)
+    if not np.all((y >= 0) & (y <= 1)):
+        raise ValueError("logistic_loss takes targets in [0, 1]; map -1/+1 labels with y = (y + 1) / 2")
+    r = scores.relu()
+    minus_abs = scores - r * 2.0  # -|s|, exact derivative 1/2 - y at s = 0 as in the scalar loss
+    return (r + (minus_abs.exp() + 1.0).log() - scores * y).mean()
+
+
+def l2_penalty(params: Iterable[Tensor], weight_decay: float) -> Tensor:
+    """``(lambda / 2) sum_k ||theta_k||^2`` over all parameters;  d/d theta = lambda theta."""
+    total = None
+    for p in params:
+        term = (p * p).sum()
+        total = term if total is None else total + term
+    if total is None:
+        raise ValueError("l2_penalty: got no parameters")
+    return total * (0.5 * float(weight_decay))

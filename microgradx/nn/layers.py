@@ -1,0 +1,196 @@
+"""Tensor networks: ``Linear``, ``Sequential``, ``TensorMLP`` and activation modules.
+
+The batched twins of the scalar :mod:`microgradx.nn.scalar` networks: one
+``Linear`` layer holds the weights of a whole scalar ``Layer`` as a
+``weight`` Tensor of shape (nout, nin) (row j = neuron j) and a ``bias`` of
+shape (nout,), and computes ``act(x @ weight.T + bias)`` for a batch ``x``
+of shape (batch, nin) in one matrix product.  ``TensorMLP`` takes the scalar
+``MLP``'s constructor, draws the same initial weights from the same seed and
+shares its state-dict keys (``layers.{i}.weight``, ``layers.{i}.bias``), so
+one network moves between the engines::
+
+    >>> from microgradx.nn import MLP, TensorMLP
+    >>> scalar = MLP(3, [4, 2], seed=0)
+    >>> tensor = TensorMLP.from_scalar(scalar)
+    >>> tensor.to_scalar().state_dict().keys() == scalar.state_dict().keys()
+    True
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..tensor import Tensor
+from .init import check_activation, make_rng, sample_weights
+from .module import Module
+
+__all__ = ["Linear", "Sequential", "TensorMLP", "ReLU", "Tanh", "Sigmoid", "Identity", "activation_module"]
+
+
+def _as_input(x: Any, dtype: np.dtype) -> Tensor:
+    """A batch as a Tensor of the layer's dtype; plain arrays become constant leaves."""
+    if isinstance(x, Tensor):
+        return x
+    return Tensor(np.asarray(x, dtype=dtype))
+
+
+class ReLU(Module):
+    """max(x, 0), elementwise."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.relu()
+
+
+class Tanh(Module):
+    """tanh(x), elementwise."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.tanh()
+
+
+class Sigmoid(Module):
+    """1 / (1 + e^-x), elementwise."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.sigmoid()
+
+
+class Identity(Module):
+    """x unchanged (the "linear" activation)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x
+
+
+_ACTIVATION_MODULES = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "linear": Identity}
+
+
+def activation_module(name: str) -> Module:
+    """The activation module for a name of :data:`~microgradx.nn.init.ACTIVATIONS`."""
+    return _ACTIVATION_MODULES[check_activation(name)]()
+
+
+class Linear(Module):
+    """``act(x @ weight.T + bias)``: ``weight`` (nout, nin), ``bias`` (nout,), both Tensors.
+
+    ``activation`` (relu, tanh, sigmoid, linear; None = linear) is applied
+    after the affine map and chooses the initialisation (He for relu, Xavier
+    otherwise).  Weights are drawn row by row from ``seed``/``rng`` exactly as
+    the scalar neurons draw theirs, so a scalar ``Layer`` and a ``Linear``
+    built from the same generator state hold the same numbers.  Bias starts at 0.
+    """
+
+    def __init__(self, nin: int, nout: int, *, activation: str | None = None,
+                 seed: int | None = None, rng: random.Random | None = None,
+                 dtype: Any = np.float64) -> None:
+        if nin < 1 or nout < 1:
+            raise ValueError(f"Linear needs nin >= 1 and nout >= 1, got {nin} and {nout}")
+        self.activation = check_activation(activation or "linear")
+        source = make_rng(seed, rng)
+        rows = [sample_weights(1, nin, self.activation, source)[0] for _ in range(nout)]
+        self.weight = Tensor(np.array(rows), dtype=dtype)
+        self.bias = Tensor(np.zeros(nout), dtype=dtype)
+
+    @property
+    def nin(self) -> int:
+        return self.weight.shape[1]
+
+    @property
+    def nout(self) -> int:
+        return self.weight.shape[0]
+
+    def forward(self, x: Any) -> Tensor:
+        x = _as_input(x, self.weight.dtype)
+        if x.shape[-1:] != (self.nin,):
+            raise ValueError(f"Linear({self.nin}, {self.nout}): input of shape {x.shape} must "
+                             f"end in {self.nin} features")
+        z = x @ self.weight.T + self.bias
+        act = self.activation
+        if act == "relu":
+            return z.relu()
+        if act == "tanh":
+            return z.tanh()
+        if act == "sigmoid":
+            return z.sigmoid()
+        return z
+
+    def __repr__(self) -> str:
+        act = "" if self.activation == "linear" else f", activation={self.activation!r}"
+        return f"Linear({self.nin}, {self.nout}{act})"
+
+
+class Sequential(Module):
+    """Modules applied in order: ``Sequential(Linear(2, 8), ReLU(), Linear(8, 1))``."""
+
+    def __init__(self, *modules: Module) -> None:
+        for m in modules:
+            if not isinstance(m, Module):
+                raise TypeError(f"Sequential takes Modules, got {type(m).__name__}")
+        self.layers = list(modules)
+
+    def forward(self, x: Any) -> Any:
+        for module in self.layers:
+            x = module(x)
+        return x
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, i: int) -> Module:
+        return self.layers[i]
+
+
+class TensorMLP(Module):
+    """The scalar ``MLP``'s twin on Tensors: same constructor, same initial weights, same keys.
+
+    Hidden layers use ``activation``; the last layer is linear (logits).
+    Called on a batch (batch, nin) it returns (batch, nouts[-1]); on one
+    example (nin,) it returns (nouts[-1],).
+    """
+
+    def __init__(self, nin: int, nouts: Sequence[int], *, activation: str = "relu",
+                 seed: int | None = None, rng: random.Random | None = None,
+                 dtype: Any = np.float64) -> None:
+        check_activation(activation)
+        if not nouts:
+            raise ValueError("nouts must list at least one layer size, e.g. TensorMLP(2, [4, 1])")
+        source = make_rng(seed, rng)
+        sizes = [nin, *nouts]
+        last = len(nouts) - 1
+        self.activation = activation
+        self.layers = [Linear(sizes[i], sizes[i + 1], rng=source, dtype=dtype,
+                              activation=activation if i != last else "linear")
+                       for i in range(len(nouts))]
+
+    @property
+    def sizes(self) -> list[int]:
+        """``[nin, *nouts]``."""
+        return [self.layers[0].nin] + [layer.nout for layer in self.layers]
+
+    def forward(self, x: Any) -> Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    @classmethod
+    def from_scalar(cls, mlp: Module, *, dtype: Any = np.float64) -> "TensorMLP":
+        """A TensorMLP holding the same weights as a scalar ``microgradx.nn.MLP``."""
+        sizes = [mlp.layers[0].nin] + [len(layer.neurons) for layer in mlp.layers]
+        net = cls(sizes[0], sizes[1:], activation=mlp.activation, seed=0, dtype=dtype)
+        net.load_state_dict(mlp.state_dict())
+        return net
+
+    def to_scalar(self) -> Module:
+        """A scalar ``microgradx.nn.MLP`` holding the same weights (for stepping through)."""
+        from .scalar import MLP
+
+        sizes = self.sizes
+        mlp = MLP(sizes[0], sizes[1:], activation=self.activation, seed=0)
+        mlp.load_state_dict(self.state_dict())
+        return mlp
+
+    def __repr__(self) -> str:
+        return f"TensorMLP({self.sizes}, activation={self.activation!r})"

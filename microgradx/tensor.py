@@ -1,0 +1,468 @@
+"""``Tensor``: an n-d NumPy array as a node of the same graphs ``Value`` builds.
+
+A Tensor follows the node protocol of :mod:`microgradx.autograd` (slots
+``data, grad, label, _op, _a, _b, _n`` and ``_prev``), so the one backward
+pass serves both engines.  Elementwise ops are the rows of
+:mod:`microgradx.ops`, forward and rule unchanged: unary rows are used as
+they are, binary rows are wrapped once so their gradients pass through
+:func:`~microgradx.tensor_ops.unbroadcast` (NumPy broadcasting, undone in
+one place).  The matrix rows live in :mod:`microgradx.tensor_ops`.
+
+    >>> x = Tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> w = Tensor([0.5, -1.0])
+    >>> loss = (x * w).sum()          # w broadcasts over rows
+    >>> loss.backward()
+    >>> w.grad                        # summed back to w's shape
+    array([4., 6.])
+
+Comparisons (``<``, ``==``, ...) return plain boolean arrays and record nothing.
+"""
+
+from __future__ import annotations
+
+import numbers
+from functools import lru_cache
+from typing import Any, Sequence, Union
+
+import numpy as np
+
+from . import ops, tensor_ops as T
+from .autograd import GRAD_MODE, backward as _backward
+from .ops import COS, EXP, LOG, NEG, RELU, SIGMOID, SIN, TANH, Op, power_op
+
+__all__ = ["Tensor", "tensor_op", "concatenate", "stack", "where", "maximum"]
+
+_new = object.__new__
+_FLOATS = (np.float64, np.float32)
+ArrayLike = Union["Tensor", np.ndarray, Sequence, float, int]
+
+
+@lru_cache(maxsize=None)
+def tensor_op(op: Op) -> Op:
+    """The table op as a Tensor runs it: a unary row unchanged, a binary row with its
+    rule's gradients summed back to each input's shape (:func:`unbroadcast`)."""
+    if op.arity == 1:
+        return op
+    rule = op.vjp
+
+    def vjp(g, out, a, b):
+        ga, gb = rule(g, out, a, b)
+        return T.unbroadcast(ga, a.shape), T.unbroadcast(gb, b.shape)
+
+    vjp.__doc__ = rule.__doc__
+    return Op(str(op), name=op.name, arity=2, forward=op.forward, vjp=vjp, domain=op.domain,
+              kinks=op.kinks, doc=op.__doc__ or "")
+
+
+ADD, MUL, POW = (tensor_op(op) for op in (ops.ADD, ops.MUL, ops.POW))
+
+
+def _node(data: np.ndarray, op: Op, a: "Tensor", b: "Tensor | None" = None) -> "Tensor":
+    out = _new(Tensor)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out._n = 0
+    if GRAD_MODE.enabled:
+        out._op = op
+        out._a = a
+        out._b = b
+    else:
+        out._op = ""
+        out._a = out._b = None
+    return out
+
+
+def _as_array(data: Any, dtype: Any) -> np.ndarray:
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is None:
+        dtype = data.dtype if isinstance(data, np.ndarray) and data.dtype.type in _FLOATS \
+            else np.float64
+    elif np.dtype(dtype).type not in _FLOATS:
+        raise TypeError(f"Tensor dtype must be float64 or float32, got {np.dtype(dtype)}")
+    array = np.asarray(data, dtype=dtype)
+    if array.dtype.kind != "f":
+        raise TypeError(f"Tensor needs real numbers, got {array.dtype} data")
+    return array
+
+
+class Tensor:
+    """An n-d float array in a computational graph: ``data`` (ndarray) and ``grad``.
+
+    ``Tensor(data, dtype=None)``: float64 by default (float32 arrays keep
+    float32; pass ``dtype=np.float32`` to choose it).  ``grad`` is 0.0 at rest
+    and an ndarray of ``data``'s shape after ``backward``.
+    """
+
+    __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_n")
+    # NumPy defers to our reflected operators: ndarray * Tensor records a graph.
+    __array_ufunc__ = None
+
+    def __init__(self, data: ArrayLike, dtype: Any = None, *, label: str = "") -> None:
+        self.data = _as_array(data, dtype)
+        self.grad = 0.0
+        self.label = label
+        self._op = ""
+        self._a = self._b = None
+        self._n = 0
+
+    # -- array facts ------------------------------------------------------------
+
+    shape = property(lambda self: self.data.shape, doc="The shape of ``data``.")
+    dtype = property(lambda self: self.data.dtype, doc="The dtype of ``data``.")
+    ndim = property(lambda self: self.data.ndim, doc="The number of dimensions.")
+    size = property(lambda self: self.data.size, doc="The number of elements.")
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def numpy(self) -> np.ndarray:
+        """The data as an ndarray (the array itself, not a copy)."""
+        return self.data
+
+    def item(self) -> float:
+        """The single element as a Python float (ValueError unless there is exactly one)."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a Tensor with one element, got shape {self.shape}")
+        return float(self.data.reshape(()))
+
+    def __float__(self) -> float:
+        return self.item()
+
+    def detach(self) -> "Tensor":
+        """A leaf sharing this data, cut from the graph."""
+        return Tensor(self.data)
+
+    @property
+    def _prev(self) -> tuple:
+        """This node's inputs in argument order."""
+        if self._a is None:
+            return ()
+        return (self._a,) if self._b is None else (self._a, self._b)
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for a node made by the user rather than by an op."""
+        return not self._op
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        return f"Tensor({body}{label})"
+
+    # -- recording ops ------------------------------------------------------------
+
+    def _unary(self, op: Op) -> "Tensor":
+        return _node(op.forward(self.data), op, self)
+
+    def _binary(self, op: Op, other: Any) -> "Tensor":
+        if type(other) is not Tensor:
+            other = self._lift(other)
+            if other is NotImplemented:
+                return NotImplemented
+        try:
+            data = op.forward(self.data, other.data)
+        except ValueError:
+            raise ValueError(f"{op.name}: shapes {self.shape} and {other.shape} do not "
+                             "broadcast") from None
+        return _node(data, op, self, other)
+
+    def _lift(self, x: Any) -> Any:
+        """A number or array as a constant leaf of this tensor's dtype."""
+        if isinstance(x, (numbers.Real, np.ndarray, np.generic, list)) and not isinstance(x, bool):
+            return Tensor(np.asarray(x, dtype=self.data.dtype))
+        return NotImplemented
+
+    def __add__(self, other: ArrayLike) -> "Tensor":
+        return self._binary(ADD, other)
+
+    def __mul__(self, other: ArrayLike) -> "Tensor":
+        return self._binary(MUL, other)
+
+    def __pow__(self, other: ArrayLike) -> "Tensor":
+        if isinstance(other, numbers.Real) and not isinstance(other, bool):
+            return self._unary(power_op(float(other)))
+        return self._binary(POW, other)
+
+    def __rpow__(self, other: ArrayLike) -> "Tensor":  # 2 ** x
+        base = self._lift(other)
+        return NotImplemented if base is NotImplemented else base._binary(POW, self)
+
+    def __neg__(self) -> "Tensor":
+        return self._unary(NEG)
+
+    def __radd__(self, other: ArrayLike) -> "Tensor":
+        lifted = self._lift(other)
+        return NotImplemented if lifted is NotImplemented else lifted._binary(ADD, self)
+
+    def __rmul__(self, other: ArrayLike) -> "Tensor":
+        lifted = self._lift(other)
+        return NotImplemented if lifted is NotImplemented else lifted._binary(MUL, self)
+
+    def __sub__(self, other: ArrayLike) -> "Tensor":
+        """a - b = a + (-b)."""
+        if type(other) is not Tensor:
+            other = self._lift(other)
+            if other is NotImplemented:
+                return NotImplemented
+        return self + (-other)
+
+    def __rsub__(self, other: ArrayLike) -> "Tensor":
+        return (-self) + other
+
+    def __truediv__(self, other: ArrayLike) -> "Tensor":
+        """a / b = a * b**-1."""
+        if type(other) is not Tensor:
+            other = self._lift(other)
+            if other is NotImplemented:
+                return NotImplemented
+        return self * other ** -1
+
+    def __rtruediv__(self, other: ArrayLike) -> "Tensor":
+        return self ** -1 * other
+
+    def __matmul__(self, other: ArrayLike) -> "Tensor":
+        """Matrix product with NumPy's rules: 1-d operands are vectors, leading axes batch."""
+        if type(other) is not Tensor:
+            other = self._lift(other)
+            if other is NotImplemented:
+                return NotImplemented
+        a, b = self.data, other.data
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape}: operands must have at "
+                             "least one dimension (use * for scalars)")
+        k_a, k_b = a.shape[-1], b.shape[-2 if b.ndim > 1 else 0]
+        if k_a != k_b:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align: "
+                             f"inner dims {k_a} != {k_b}")
+        try:
+            data = np.matmul(a, b)
+        except ValueError as error:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape}: batch dims do not "
+                             f"broadcast ({error})") from None
+        return _node(data, T.MATMUL, self, other)
+
+    def __rmatmul__(self, other: ArrayLike) -> "Tensor":
+        lifted = self._lift(other)
+        return NotImplemented if lifted is NotImplemented else lifted.__matmul__(self)
+
+    def __abs__(self) -> "Tensor":
+        return self.abs()
+
+    # -- comparisons: plain boolean arrays, no graph ---------------------------------
+
+    def __lt__(self, other: ArrayLike) -> np.ndarray:
+        return self.data < _raw(other)
+
+    def __le__(self, other: ArrayLike) -> np.ndarray:
+        return self.data <= _raw(other)
+
+    def __gt__(self, other: ArrayLike) -> np.ndarray:
+        return self.data > _raw(other)
+
+    def __ge__(self, other: ArrayLike) -> np.ndarray:
+        return self.data >= _raw(other)
+
+    def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return self.data == _raw(other)
+
+    def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return self.data != _raw(other)
+
+    __hash__ = object.__hash__  # nodes are keys in graph algorithms: identity
+
+    # -- elementwise functions (rows of the shared table) ----------------------------
+
+    def exp(self) -> "Tensor":
+        """e^x;  d/dx = e^x."""
+        return self._unary(EXP)
+
+    def log(self) -> "Tensor":
+        """ln x;  d/dx = 1/x."""
+        return self._unary(LOG)
+
+    def tanh(self) -> "Tensor":
+        """tanh x;  d/dx = 1 - tanh(x)^2."""
+        return self._unary(TANH)
+
+    def sigmoid(self) -> "Tensor":
+        """1 / (1 + e^-x);  d/dx = sigma (1 - sigma)."""
+        return self._unary(SIGMOID)
+
+    def relu(self) -> "Tensor":
+        """max(x, 0);  d/dx = 1 for x > 0 else 0."""
+        return self._unary(RELU)
+
+    def sin(self) -> "Tensor":
+        """sin x;  d/dx = cos x."""
+        return self._unary(SIN)
+
+    def cos(self) -> "Tensor":
+        """cos x;  d/dx = -sin x."""
+        return self._unary(COS)
+
+    def sqrt(self) -> "Tensor":
+        """x ** 0.5;  d/dx = 1 / (2 sqrt x)."""
+        return self._unary(power_op(0.5))
+
+    def abs(self) -> "Tensor":
+        """|x| = relu(x) + relu(-x);  d/dx = sign(x)."""
+        return self.relu() + (-self).relu()
+
+    # -- matrix rows (microgradx.tensor_ops) -----------------------------------------
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
+        """Sum over ``axis`` (None: all);  dx = g broadcast back."""
+        return self._unary(T.sum_op(T.normalize_axis(axis, self.data.ndim, "sum"), keepdims))
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
+        """Mean over ``axis``;  dx = g / n broadcast back."""
+        return self._unary(T.mean_op(T.normalize_axis(axis, self.data.ndim, "mean"), keepdims))
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
+        """Max over ``axis``;  dx = g at the maxima (ties share it)."""
+        if self.data.size == 0:
+            raise ValueError(f"max: the Tensor of shape {self.shape} is empty")
+        return self._unary(T.max_op(T.normalize_axis(axis, self.data.ndim, "max"), keepdims))
+
+    def reshape(self, *shape: Any) -> "Tensor":
+        """The same elements in a new shape (one entry may be -1)."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        try:
+            target = np.reshape(self.data, shape).shape
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape shape {self.shape} ({self.data.size} "
+                             f"elements) into {tuple(shape)}") from None
+        if target == self.data.shape:
+            return self
+        return self._unary(T.reshape_op(target))
+
+    def transpose(self, *axes: int) -> "Tensor":
+        """Permute the axes (none given: reverse them)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        if not axes:
+            return self._unary(T.transpose_op(None))
+        if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the "
+                             f"{self.ndim} axes of shape {self.shape}")
+        return self._unary(T.transpose_op(tuple(a % self.ndim for a in axes)))
+
+    permute = transpose
+
+    @property
+    def T(self) -> "Tensor":
+        """The axes reversed (a matrix transposed)."""
+        return self._unary(T.transpose_op(None))
+
+    def __getitem__(self, index: Any) -> "Tensor":
+        """Basic or fancy indexing;  backward scatters g, adding at repeated picks."""
+        if isinstance(index, Tensor):
+            index = index.data
+        elif isinstance(index, list):
+            index = np.asarray(index)
+        try:
+            self.data[index]
+        except IndexError as error:
+            raise IndexError(f"getitem: index {index!r:.80} into shape {self.shape}: {error}") from None
+        return self._unary(T.getitem_op(index))
+
+    def clip(self, low: float | None = None, high: float | None = None) -> "Tensor":
+        """Clip into [low, high];  d/dx = 1 inside, 0 outside."""
+        return self._unary(T.clip_op(None if low is None else float(low),
+                                     None if high is None else float(high)))
+
+    def log_softmax(self, axis: int = -1) -> "Tensor":
+        """x - log sum exp(x) along ``axis`` (numerically stable)."""
+        (ax,) = T.normalize_axis(axis, self.data.ndim, "log_softmax")
+        return self._unary(T.log_softmax_op(ax))
+
+    def softmax(self, axis: int = -1) -> "Tensor":
+        """e^x / sum e^x along ``axis`` = exp(log_softmax(x))."""
+        return self.log_softmax(axis).exp()
+
+    # -- gradients --------------------------------------------------------------
+
+    def backward(self, gradient: ArrayLike | None = None, *, create_graph: bool = False) -> None:
+        """Fill ``.grad`` of every node this one depends on with d(self)/d(node).
+
+        For a one-element Tensor the seed is 1; otherwise pass ``gradient``,
+        d(objective)/d(self), of the same shape.  Leaves accumulate across
+        calls.  ``create_graph=True`` records a graph of the gradients
+        (elementwise and 2-d matmul rows; others raise NotImplementedError).
+        """
+        if gradient is None:
+            if self.data.size != 1:
+                raise ValueError(
+                    f"backward: this Tensor has shape {self.shape}, not one element; pass the "
+                    f"gradient of your objective with respect to it, e.g. "
+                    f"t.backward(np.ones({self.shape}))")
+            seed = np.ones(self.data.shape, self.data.dtype)
+        else:
+            seed = np.asarray(_raw(gradient), dtype=self.data.dtype)
+            if seed.shape != self.data.shape:
+                raise ValueError(f"backward: gradient has shape {seed.shape} but the Tensor "
+                                 f"has shape {self.shape}; they must match")
+        _backward(self, Tensor(seed) if create_graph else seed, create_graph=create_graph)
+
+    def zero_grad(self) -> None:
+        """Set this node's ``.grad`` back to 0."""
+        self.grad = 0.0
+
+
+def _raw(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _as_tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def concatenate(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (a left fold of the binary concat op)."""
+    items = [_as_tensor(t) for t in tensors]
+    if not items:
+        raise ValueError("concatenate: needs at least one tensor")
+    ndim = items[0].ndim
+    (ax,) = T.normalize_axis(axis, ndim, "concatenate")
+    for t in items[1:]:
+        rest = lambda s: s[:ax] + s[ax + 1:]  # noqa: E731
+        if t.ndim != ndim or rest(t.shape) != rest(items[0].shape):
+            raise ValueError(f"concatenate: shapes {items[0].shape} and {t.shape} differ "
+                             f"outside axis {ax}")
+    out = items[0]
+    for t in items[1:]:
+        out = out._binary(T.concat_op(ax), t)
+    return out
+
+
+def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
+    """Join same-shape tensors along a new axis."""
+    items = [_as_tensor(t) for t in tensors]
+    if not items:
+        raise ValueError("stack: needs at least one tensor")
+    for t in items[1:]:
+        if t.shape != items[0].shape:
+            raise ValueError(f"stack: shapes {items[0].shape} and {t.shape} differ; all must match")
+    (ax,) = T.normalize_axis(axis, items[0].ndim + 1, "stack")
+    shape = items[0].shape[:ax] + (1,) + items[0].shape[ax:]
+    return concatenate([t.reshape(shape) for t in items], axis=ax)
+
+
+def where(condition: Any, a: ArrayLike, b: ArrayLike) -> Tensor:
+    """``a`` where ``condition`` holds, else ``b`` (broadcasting); the condition is a constant."""
+    a, b = _as_tensor(a), _as_tensor(b)
+    cond = np.asarray(_raw(condition), dtype=bool)
+    try:
+        np.broadcast_shapes(cond.shape, a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"where: shapes {cond.shape}, {a.shape} and {b.shape} do not "
+                         "broadcast") from None
+    return a._binary(T.where_op(cond), b)
+
+
+def maximum(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """Elementwise max(a, b) with broadcasting; ties split the gradient evenly."""
+    return _as_tensor(a)._binary(T.MAXIMUM, b)

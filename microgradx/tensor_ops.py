@@ -1,0 +1,352 @@
+"""The matrix rows of the op table: primitives that only make sense on arrays.
+
+Each is an :class:`~microgradx.ops.Op` like the scalar rows, declared once
+with its forward and its rule ``vjp(g, out, *inputs)``.  Constants (axes,
+shapes, indices, labels) are not graph inputs: a small factory, in the
+spirit of :func:`microgradx.ops.power_op`, closes over them and returns an
+op with one or two node inputs.  Factories whose constants are hashable
+are cached, so ``x.sum(axis=0)`` everywhere shares one op.
+
+:func:`unbroadcast` is the single place where a broadcast gradient is summed
+back to an input's shape; every binary rule on arrays ends with it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from .ops import Op
+
+__all__ = [
+    "unbroadcast", "normalize_axis", "MATMUL", "sum_op", "mean_op", "max_op", "reshape_op",
+    "transpose_op", "getitem_op", "concat_op", "where_op", "MAXIMUM", "clip_op",
+    "log_softmax_op", "softmax_cross_entropy_op",
+]
+
+Axis = "int | tuple[int, ...] | None"
+
+
+def unbroadcast(grad: Any, shape: tuple) -> Any:
+    """Sum ``grad`` down to ``shape``: the adjoint of NumPy broadcasting.
+
+    Broadcasting copies an input along new leading axes and along its
+    size-1 axes, so its gradient is the sum over exactly those axes.  Uses
+    only ``.shape``, ``.sum`` and ``.reshape``, so it serves arrays and
+    Tensor nodes (higher-order gradients) alike.
+    """
+    gshape = grad.shape
+    if gshape == shape:
+        return grad
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
+    return grad.sum(axis=axes).reshape(shape) if axes else grad.reshape(shape)
+
+
+def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
+    """``axis`` as a sorted tuple of non-negative ints (None: all axes), or an error naming the op."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for ax in axes:
+        if not -ndim <= ax < max(ndim, 1):
+            raise ValueError(f"{op}: axis {ax} is out of range for an array with {ndim} dimensions")
+        out.append(int(ax) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: axis {axis} repeats an axis")
+    return tuple(sorted(out))
+
+
+def _arrays_only(name: str, *values: Any) -> None:
+    """Matrix rows differentiate once: their rules need raw arrays, not graph nodes."""
+    for v in values:
+        if not isinstance(v, (np.ndarray, np.generic, float, int)):
+            raise NotImplementedError(
+                f"{name}: create_graph=True (higher-order gradients) is not supported through "
+                f"this op; differentiate once, or build the function from elementwise ops")
+
+
+# ---------------------------------------------------------------------------
+# matmul
+# ---------------------------------------------------------------------------
+
+def _matmul_vjp(g, out, a, b):
+    """C = A B:  dA = G B^T,  dB = A^T G (batched: summed over broadcast batch axes)."""
+    if a.ndim == 2 and b.ndim == 2:
+        return g @ b.T, a.T @ g
+    _arrays_only("matmul", g, a, b)
+    # Promote 1-d operands as numpy does (row vector on the left, column on the right).
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    g2 = np.asarray(g)
+    if a.ndim == 1:
+        g2 = np.expand_dims(g2, -2)
+    if b.ndim == 1:
+        g2 = np.expand_dims(g2, -1)
+    ga = g2 @ np.swapaxes(b2, -1, -2)
+    gb = np.swapaxes(a2, -1, -2) @ g2
+    return unbroadcast(ga, a2.shape).reshape(a.shape), unbroadcast(gb, b2.shape).reshape(b.shape)
+
+
+MATMUL = Op("@", name="matmul", arity=2, forward=np.matmul, vjp=_matmul_vjp, doc="a @ b")
+
+
+# ---------------------------------------------------------------------------
+# reductions
+# ---------------------------------------------------------------------------
+
+def _expand(g: Any, axes: tuple[int, ...] | None, keepdims: bool, ndim: int) -> Any:
+    """Put back the reduced axes of ``g`` as size-1 axes, ready to broadcast."""
+    if keepdims or axes is None and np.ndim(g) == ndim:
+        return g
+    if axes is None:
+        return np.reshape(g, (1,) * ndim)
+    return np.expand_dims(g, axes)
+
+
+@lru_cache(maxsize=512)
+def sum_op(axis: tuple[int, ...] | None, keepdims: bool) -> Op:
+    """Sum over ``axis`` (normalised, None = all):  d(sum x)/dx_i = 1, so dx = g broadcast back."""
+
+    def forward(x):
+        return np.sum(x, axis=axis, keepdims=keepdims)
+
+    def vjp(g, out, x):
+        if not isinstance(x, np.ndarray):  # higher order: the same rule with node methods
+            return (_node_expand(g, axis, keepdims, x.ndim) * np.ones(x.shape, x.dtype),)
+        return (np.broadcast_to(_expand(g, axis, keepdims, x.ndim), x.shape),)
+
+    return Op("sum", name=f"sum{_tag(axis, keepdims)}", arity=1, forward=forward, vjp=vjp,
+              doc=f"sum over axis {axis}")
+
+
+def _node_expand(g, axes, keepdims, ndim):
+    if keepdims:
+        return g
+    shape = list(g.shape)
+    for ax in (range(ndim) if axes is None else axes):
+        shape.insert(ax, 1)
+    return g.reshape(tuple(shape))
+
+
+def _tag(axis, keepdims) -> str:
+    return f"[axis={axis}{', keepdims' if keepdims else ''}]"
+
+
+@lru_cache(maxsize=512)
+def mean_op(axis: tuple[int, ...] | None, keepdims: bool) -> Op:
+    """Mean over ``axis``:  d(mean x)/dx_i = 1/n with n the number of averaged elements."""
+
+    def forward(x):
+        return np.mean(x, axis=axis, keepdims=keepdims)
+
+    def vjp(g, out, x):
+        _arrays_only("mean", g)
+        n = x.size if axis is None else int(np.prod([x.shape[a] for a in axis]))
+        return (np.broadcast_to(_expand(g, axis, keepdims, x.ndim) / max(n, 1), x.shape),)
+
+    return Op("mean", name=f"mean{_tag(axis, keepdims)}", arity=1, forward=forward, vjp=vjp,
+              doc=f"mean over axis {axis}")
+
+
+@lru_cache(maxsize=512)
+def max_op(axis: tuple[int, ...] | None, keepdims: bool) -> Op:
+    """Max over ``axis``: the gradient goes to the maximal elements, split evenly between ties."""
+
+    def forward(x):
+        return np.max(x, axis=axis, keepdims=keepdims)
+
+    def vjp(g, out, x):
+        _arrays_only("max", g)
+        winners = x == _expand(out, axis, keepdims, x.ndim)
+        share = winners / np.sum(winners, axis=axis, keepdims=True)
+        return (share * _expand(g, axis, keepdims, x.ndim),)
+
+    return Op("max", name=f"max{_tag(axis, keepdims)}", arity=1, forward=forward, vjp=vjp,
+              doc=f"max over axis {axis}")
+
+
+# ---------------------------------------------------------------------------
+# shape and indexing
+# ---------------------------------------------------------------------------
+
+@lru_cache(maxsize=512)
+def reshape_op(shape: tuple[int, ...]) -> Op:
+    """Reshape to ``shape``: the gradient is reshaped back to the input's shape."""
+
+    def forward(x):
+        return np.reshape(x, shape)
+
+    def vjp(g, out, x):
+        return (g.reshape(x.shape),)
+
+    return Op("reshape", name=f"reshape{shape}", arity=1, forward=forward, vjp=vjp,
+              doc=f"reshape to {shape}")
+
+
+@lru_cache(maxsize=512)
+def transpose_op(axes: tuple[int, ...] | None) -> Op:
+    """Permute axes (None: reverse them): the gradient is permuted back by the inverse permutation."""
+    inverse = None if axes is None else tuple(int(i) for i in np.argsort(axes))
+
+    def forward(x):
+        return np.transpose(x, axes)
+
+    def vjp(g, out, x):
+        if not isinstance(g, np.ndarray):
+            return (g.transpose(*(inverse or ())),)
+        return (np.transpose(g, inverse),)
+
+    return Op("T" if axes is None else "permute", name=f"transpose{axes or ''}", arity=1,
+              forward=forward, vjp=vjp, doc=f"transpose with axes {axes}")
+
+
+def _is_basic(index: Any) -> bool:
+    """True for indices of ints, slices, None and Ellipsis only (no repeated elements possible)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
+
+
+def getitem_op(index: Any) -> Op:
+    """``x[index]``, basic or fancy (gather).  Backward scatters ``g`` into zeros, adding
+    where an element was picked more than once (``np.add.at``)."""
+    basic = _is_basic(index)
+
+    def forward(x):
+        return x[index]
+
+    def vjp(g, out, x):
+        _arrays_only("getitem", g)
+        dx = np.zeros(x.shape, np.result_type(x, g))
+        if basic:
+            dx[index] = g
+        else:
+            np.add.at(dx, index, g)
+        return (dx,)
+
+    return Op("[]", name="getitem", arity=1, forward=forward, vjp=vjp, doc="x[index]")
+
+
+@lru_cache(maxsize=512)
+def concat_op(axis: int) -> Op:
+    """Join two arrays along ``axis``: the gradient is split at the first input's length."""
+
+    def forward(a, b):
+        return np.concatenate((a, b), axis=axis)
+
+    def vjp(g, out, a, b):
+        _arrays_only("concatenate", g)
+        ga, gb = np.split(g, [a.shape[axis]], axis=axis)
+        return ga, gb
+
+    return Op("concat", name=f"concat[axis={axis}]", arity=2, forward=forward, vjp=vjp,
+              doc=f"concatenate along axis {axis}")
+
+
+# ---------------------------------------------------------------------------
+# selection
+# ---------------------------------------------------------------------------
+
+def where_op(condition: np.ndarray) -> Op:
+    """``where(condition, a, b)``: g flows to ``a`` where the condition holds, else to ``b``."""
+    cond = np.asarray(condition, dtype=bool)
+
+    def forward(a, b):
+        return np.where(cond, a, b)
+
+    def vjp(g, out, a, b):
+        _arrays_only("where", g)
+        zero = np.zeros((), g.dtype)
+        return (unbroadcast(np.where(cond, g, zero), a.shape),
+                unbroadcast(np.where(cond, zero, g), b.shape))
+
+    return Op("where", name="where", arity=2, forward=forward, vjp=vjp, doc="where(cond, a, b)")
+
+
+def _maximum_vjp(g, out, a, b):
+    """max(a, b): g goes to the larger input; at a tie each gets half (the subgradient midpoint)."""
+    _arrays_only("maximum", g)
+    share_a = (a > b) + 0.5 * (a == b)
+    return unbroadcast(g * share_a, a.shape), unbroadcast(g * (1.0 - share_a), b.shape)
+
+
+MAXIMUM = Op("maximum", name="maximum", arity=2, forward=np.maximum, vjp=_maximum_vjp,
+             kinks=(0.0,), doc="elementwise max(a, b)")
+
+
+@lru_cache(maxsize=512)
+def clip_op(low: float | None, high: float | None) -> Op:
+    """Clip into [low, high]: d/dx = 1 inside the interval (ends included), 0 outside."""
+
+    def forward(x):
+        return np.clip(x, low, high)
+
+    def vjp(g, out, x):
+        _arrays_only("clip", g)
+        inside = np.ones(x.shape, bool)
+        if low is not None:
+            inside &= x >= low
+        if high is not None:
+            inside &= x <= high
+        return (g * inside,)
+
+    return Op("clip", name=f"clip[{low}, {high}]", arity=1, forward=forward, vjp=vjp,
+              doc=f"clip into [{low}, {high}]")
+
+
+# ---------------------------------------------------------------------------
+# softmax family
+# ---------------------------------------------------------------------------
+
+def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    shifted = x - np.max(x, axis=axis, keepdims=True)  # exp never overflows
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+@lru_cache(maxsize=64)
+def log_softmax_op(axis: int) -> Op:
+    """log softmax(x)_i = x_i - log sum_j e^{x_j};  dx = g - softmax(x) * sum(g)."""
+
+    def forward(x):
+        return _log_softmax(x, axis)
+
+    def vjp(g, out, x):
+        _arrays_only("log_softmax", g)
+        return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
+
+    return Op("log_softmax", name=f"log_softmax[axis={axis}]", arity=1, forward=forward, vjp=vjp,
+              doc="log softmax over an axis")
+
+
+def softmax_cross_entropy_op(labels: np.ndarray) -> Op:
+    """Mean cross-entropy of softmax(logits) against integer labels, fused.
+
+    L = -(1/N) sum_n log softmax(x_n)_{y_n};   dL/dx_n = (softmax(x_n) - onehot(y_n)) / N.
+    The forward keeps the probabilities it computed, so the backward costs one subtraction.
+    """
+    labels = np.asarray(labels)
+    rows = np.arange(len(labels))
+    saved = []
+
+    def forward(x):
+        shifted = x - np.max(x, axis=1, keepdims=True)
+        e = np.exp(shifted)
+        total = np.sum(e, axis=1, keepdims=True)
+        saved.append(e / total)
+        picked = shifted[rows, labels] - np.log(total[:, 0])
+        return -np.mean(picked)
+
+    def vjp(g, out, x):
+        _arrays_only("softmax_cross_entropy", g)
+        probs = saved[-1] if saved else np.exp(_log_softmax(x, 1))
+        dx = probs.copy()
+        dx[rows, labels] -= 1.0
+        dx *= g / len(labels)
+        return (dx,)
+
+    return Op("CE", name="softmax_cross_entropy", arity=1, forward=forward, vjp=vjp,
+              doc="mean softmax cross-entropy with integer labels")
