@@ -27,6 +27,9 @@ def is_module(obj: Any) -> bool:
 
 def submodules(module: Any) -> list[tuple[str, Any]]:
     """The direct submodules of ``module`` as ``(name, module)``: attributes and list items."""
+    named_children = getattr(module, "named_children", None)
+    if callable(named_children):
+        return list(named_children())
     found = []
     attributes = getattr(module, "__dict__", {})
     for attr, value in attributes.items():

@@ -116,17 +116,23 @@ def render(order: list, view: View, *, rankdir: str = "LR", fmt: str = "{:.4f}",
     dot = graphviz.Digraph(format="svg", graph_attr={"rankdir": rankdir})
     dot.attr("node", fontname="Helvetica", fontsize="11")
     dot.attr("edge", color="#555555")
-    groups_drawn: dict[str, str] = {}
+    # Boxes are numbered in the order their computation starts (layer 0 first),
+    # not in the order their parameters happen to sort.
+    first_op: dict[str, int] = {}
+    for j, group in group_of.items():
+        key = j if order[j]._op else j + len(order)
+        first_op[group] = min(first_op.get(group, key), key)
+    groups_drawn = {group: f"g{i}" for i, group in enumerate(sorted(first_op, key=first_op.get))}
+    members = {group: 0 for group in groups_drawn}
+    for group in group_of.values():
+        members[group] += 1
+    lit_group = group_of.get(view.current) if view.current is not None else None
+    for group, gid in groups_drawn.items():
+        dot.node(gid, _escape(group) + f" | {members[group]} nodes", shape="box3d", style="filled",
+                 fillcolor=HIGHLIGHT if group == lit_group else "#eeeeee")
     for j, node in enumerate(order):
         group = group_of.get(j)
         if group is not None:
-            if group not in groups_drawn:
-                gid = f"g{len(groups_drawn)}"
-                groups_drawn[group] = gid
-                members = sum(1 for g in group_of.values() if g == group)
-                lit = view.current is not None and group_of.get(view.current) == group
-                dot.node(gid, _escape(f"{group}") + f" | {members} nodes", shape="box3d",
-                         style="filled", fillcolor=HIGHLIGHT if lit else "#eeeeee")
             continue
         _value_node(dot, j, node, view, names[j], fmt, show_grad)
     edges: set = set()
