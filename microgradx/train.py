@@ -1,0 +1,323 @@
+"""The training loop shared by both engines: minibatches, progress, per-epoch history.
+
+    >>> from microgradx.data import load_digits
+    >>> from microgradx.nn import TensorMLP                      # doctest: +SKIP
+    >>> from microgradx.optim import Adam                        # doctest: +SKIP
+    >>> model = TensorMLP(64, [64, 10], seed=0)                  # doctest: +SKIP
+    >>> history = fit(model, load_digits(), optimizer=Adam(model.parameters(), lr=3e-3),
+    ...               epochs=20, batch_size=32)                  # doctest: +SKIP
+    >>> history.final.test_acc                                   # doctest: +SKIP
+    0.97...
+
+One step: forward a batch, loss = mean over the batch of
+``-log softmax(logits)[label]``, ``backward()``, ``optimizer.step()``.  The only
+engine-specific code is the adapter below: a tensor model gets the batch as one
+``Tensor`` and returns logits of shape (batch, classes); a scalar model gets
+one example at a time as a list and returns a list of ``Value`` logits.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from .autograd import no_grad
+from .data import DataSplit, iterate_minibatches
+from .engine import Value
+
+__all__ = ["fit", "evaluate", "History", "EpochRecord", "Metrics", "StopTraining", "engine_of"]
+
+
+class StopTraining(Exception):
+    """Raise from a callback to end training after the current epoch; the message is recorded."""
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One epoch's numbers: mean training loss and accuracy over its batches, test accuracy, wall time."""
+
+    epoch: int
+    train_loss: float
+    train_acc: float
+    test_acc: float
+    seconds: float
+
+
+@dataclass
+class History:
+    """Every epoch's :class:`EpochRecord`, and why training ended early (``stopped``), if it did."""
+
+    epochs: list[EpochRecord] = field(default_factory=list)
+    stopped: str | None = None
+
+    @property
+    def final(self) -> EpochRecord:
+        """The last completed epoch (IndexError if none completed)."""
+        if not self.epochs:
+            raise IndexError(f"no epoch completed ({self.stopped or 'training did not run'})")
+        return self.epochs[-1]
+
+    @property
+    def seconds(self) -> float:
+        """Total wall time of the completed epochs."""
+        return sum(r.seconds for r in self.epochs)
+
+    def column(self, name: str) -> list[float]:
+        """One field across epochs, e.g. ``history.column("test_acc")``."""
+        return [getattr(r, name) for r in self.epochs]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data: ``{"epochs": [...], "stopped": ...}``."""
+        return {"epochs": [asdict(r) for r in self.epochs], "stopped": self.stopped}
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Mean cross-entropy loss and accuracy of a model on a labelled set."""
+
+    loss: float
+    accuracy: float
+
+
+# ---------------------------------------------------------------------------
+# The engine adapter: the one place where scalar and tensor models differ.
+# ---------------------------------------------------------------------------
+
+class _TensorEngine:
+    name = "tensor"
+
+    def __init__(self) -> None:
+        from .tensor import Tensor  # tensor models only: scalar users never import it
+        self.Tensor = Tensor
+
+    def logits(self, model: Any, x: np.ndarray) -> Any:
+        return model(self.Tensor(x))
+
+    def width(self, logits: Any) -> int:
+        return int(logits.data.shape[-1])
+
+    def cross_entropy(self, logits: Any, y: np.ndarray) -> Any:
+        """mean_i -log softmax(z_i)[y_i], with the one-hot mask as a constant array."""
+        onehot = np.zeros(logits.data.shape)
+        onehot[np.arange(len(y)), y] = 1.0
+        return -(logits.log_softmax(axis=1) * onehot).sum() * (1.0 / len(y))
+
+    def predictions(self, logits: Any) -> np.ndarray:
+        return np.argmax(logits.data, axis=1)
+
+
+class _ScalarEngine:
+    name = "scalar"
+
+    def logits(self, model: Any, x: np.ndarray) -> list[list[Value]]:
+        rows = []
+        for example in x:
+            out = model(example.tolist())
+            rows.append(out if isinstance(out, list) else [out])
+        return rows
+
+    def width(self, logits: list[list[Value]]) -> int:
+        return len(logits[0])
+
+    def cross_entropy(self, logits: list[list[Value]], y: np.ndarray) -> Value:
+        """mean_i (log sum_k e^(z_ik - m_i) + m_i - z_iy), m_i = max_k z_ik (a constant, for stability)."""
+        total = 0.0
+        for z, label in zip(logits, y.tolist()):
+            m = max(v.data for v in z)
+            log_sum = sum((v - m).exp() for v in z).log()
+            total = total + (log_sum + m - z[label])
+        return total * (1.0 / len(y))
+
+    def predictions(self, logits: list[list[Value]]) -> np.ndarray:
+        return np.array([max(range(len(z)), key=lambda k: z[k].data) for z in logits])
+
+
+def engine_of(model: Any) -> str:
+    """``"scalar"`` if the model's parameters are Values, else ``"tensor"``."""
+    params = model.parameters()
+    if not params:
+        raise ValueError(f"{type(model).__name__} has no parameters to train")
+    return "scalar" if isinstance(params[0], Value) else "tensor"
+
+
+def _adapter(model: Any) -> Any:
+    return _ScalarEngine() if engine_of(model) == "scalar" else _TensorEngine()
+
+
+def _loss_function(loss: str | Callable, engine: Any) -> Callable:
+    if callable(loss):
+        return loss
+    if loss == "cross_entropy":
+        return engine.cross_entropy
+    raise ValueError(f"unknown loss {loss!r}; use 'cross_entropy' or a function (logits, labels) -> loss")
+
+
+# ---------------------------------------------------------------------------
+# Evaluation and training.
+# ---------------------------------------------------------------------------
+
+def evaluate(model: Any, x: np.ndarray, y: np.ndarray, *, batch_size: int = 512) -> Metrics:
+    """Mean cross-entropy and accuracy of ``model`` on ``(x, y)``; records no graph, eval mode."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.int64)
+    if len(x) == 0:
+        return Metrics(loss=math.nan, accuracy=math.nan)
+    engine = _adapter(model)
+    was_training = getattr(model, "training", True)
+    _set_mode(model, False)
+    loss_sum, correct = 0.0, 0
+    try:
+        with no_grad():
+            for xb, yb in iterate_minibatches(x, y, batch_size, shuffle=False):
+                logits = engine.logits(model, xb)
+                _check_width(engine, logits, int(y.max()) + 1)
+                loss_sum += float(engine.cross_entropy(logits, yb).data) * len(yb)
+                correct += int(np.sum(engine.predictions(logits) == yb))
+    finally:
+        _set_mode(model, was_training)
+    return Metrics(loss=loss_sum / len(y), accuracy=correct / len(y))
+
+
+def _set_mode(model: Any, training: bool) -> None:
+    if hasattr(model, "train"):
+        model.train(training)
+
+
+def _check_width(engine: Any, logits: Any, num_classes: int) -> None:
+    width = engine.width(logits)
+    if width < num_classes:
+        raise ValueError(f"the model has {width} outputs but the data has {num_classes} classes; "
+                         f"make its last layer {num_classes} wide")
+
+
+def fit(
+    model: Any,
+    data: DataSplit,
+    *,
+    optimizer: Any,
+    epochs: int,
+    batch_size: int = 32,
+    loss: str | Callable = "cross_entropy",
+    seed: int = 0,
+    callbacks: Sequence[Callable[[EpochRecord, History], Any]] = (),
+    progress: bool = True,
+    stream: Any = None,
+) -> History:
+    """Train ``model`` on ``data.x_train`` for ``epochs`` epochs; returns the :class:`History`.
+
+    Each epoch visits the training set once in a fresh seeded order, in
+    minibatches of ``batch_size``; after it, the test accuracy is measured and
+    each callback is called as ``callback(record, history)`` (raise
+    :class:`StopTraining` to end early).  A loss that is NaN or infinite stops
+    training before its step is applied; ``history.stopped`` then says at which
+    epoch and step.  ``progress`` shows a tqdm bar (plain lines if tqdm is not
+    installed) on ``stream`` (default stderr).
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    engine = _adapter(model)
+    loss_fn = _loss_function(loss, engine)
+    stream = stream if stream is not None else sys.stderr
+    steps_per_epoch = math.ceil(data.num_train / batch_size)
+    bar = _Progress(epochs * steps_per_epoch, enabled=progress, stream=stream)
+    rng = np.random.default_rng(seed)
+    history = History()
+    step = 0
+    try:
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            _set_mode(model, True)
+            loss_sum, correct, seen = 0.0, 0, 0
+            for xb, yb in iterate_minibatches(data.x_train, data.y_train, batch_size, rng=rng):
+                step += 1
+                # A diverging run is caught just below, by name; NumPy's warnings would only add noise.
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    logits = engine.logits(model, xb)
+                    if step == 1:
+                        _check_width(engine, logits, data.num_classes)
+                    batch_loss = loss_fn(logits, yb)
+                value = float(batch_loss.data)
+                if not math.isfinite(value):
+                    history.stopped = (f"stopped: loss is {value} at epoch {epoch}, step {step} "
+                                       f"(batch {step - (epoch - 1) * steps_per_epoch} of "
+                                       f"{steps_per_epoch}); try a smaller learning rate")
+                    bar.message(history.stopped)
+                    return history
+                model.zero_grad()
+                batch_loss.backward()
+                optimizer.step()
+                loss_sum += value * len(yb)
+                correct += int(np.sum(engine.predictions(logits) == yb))
+                seen += len(yb)
+                bar.update(f"epoch {epoch}/{epochs}", loss=loss_sum / seen, acc=correct / seen)
+            test_acc = evaluate(model, data.x_test, data.y_test).accuracy
+            record = EpochRecord(epoch=epoch, train_loss=loss_sum / seen, train_acc=correct / seen,
+                                 test_acc=test_acc, seconds=time.perf_counter() - start)
+            history.epochs.append(record)
+            bar.epoch_done(record, epochs)
+            try:
+                for callback in callbacks:
+                    callback(record, history)
+            except StopTraining as stop:
+                history.stopped = str(stop) or f"stopped by a callback after epoch {epoch}"
+                return history
+    finally:
+        bar.close()
+        _set_mode(model, False)
+    return history
+
+
+class _Progress:
+    """A tqdm bar over all steps, or one plain line per epoch when tqdm is missing."""
+
+    def __init__(self, total: int, *, enabled: bool, stream: Any) -> None:
+        self.stream = stream
+        self.bar = None
+        self.enabled = enabled
+        self.postfix: dict[str, str] = {}
+        if not enabled:
+            return
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            print("note: tqdm is not installed (pip install tqdm); showing one line per epoch",
+                  file=stream)
+            return
+        self.bar = tqdm(total=total, file=stream, unit="step", dynamic_ncols=True, leave=True)
+
+    def update(self, description: str, *, loss: float, acc: float) -> None:
+        if self.bar is None:
+            return
+        self.bar.set_description(description, refresh=False)
+        self.postfix.update(loss=f"{loss:.4f}", acc=f"{acc:.3f}")
+        self.bar.set_postfix(self.postfix, refresh=False)
+        self.bar.update(1)
+
+    def epoch_done(self, record: EpochRecord, epochs: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.postfix["test"] = f"{record.test_acc:.3f}"
+            self.bar.set_postfix(self.postfix)
+        else:
+            print(f"epoch {record.epoch}/{epochs}  loss {record.train_loss:.4f}  "
+                  f"train acc {record.train_acc:.3f}  test acc {record.test_acc:.3f}  "
+                  f"{record.seconds:.2f}s", file=self.stream)
+
+    def message(self, text: str) -> None:
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -1,0 +1,183 @@
+"""The training loop: learns on both engines, records history, stops on NaN, reports progress."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import numpy as np
+import pytest
+
+from microgradx.data import DataSplit, make_blobs, make_xor
+from microgradx.nn import MLP
+from microgradx.nn.module import Module
+from microgradx.tensor import Tensor
+from microgradx.train import EpochRecord, History, StopTraining, engine_of, evaluate, fit
+
+
+class PlainSGD:
+    """The smallest optimizer: p -= lr * grad (stands in for microgradx.optim here)."""
+
+    def __init__(self, params, lr):
+        self.params, self.lr = list(params), lr
+
+    def step(self):
+        for p in self.params:
+            p.data = p.data - self.lr * p.grad
+
+
+class TensorLinear(Module):
+    """logits = x W^T + b on the tensor engine."""
+
+    def __init__(self, nin, nout, seed=0):
+        rng = np.random.default_rng(seed)
+        self.weight = Tensor(rng.standard_normal((nout, nin)) * 0.1)
+        self.bias = Tensor(np.zeros(nout))
+
+    def forward(self, x):
+        return x @ self.weight.T + self.bias
+
+
+def _split(x, y, num_classes=2):
+    return DataSplit(x_train=x, y_train=y, x_test=x, y_test=y, name="toy", num_classes=num_classes)
+
+
+def _blobs():
+    x, y = make_blobs(60, separation=4.0, seed=0)
+    return _split(x, y)
+
+
+def test_tensor_model_learns_separable_blobs():
+    model = TensorLinear(2, 2)
+    history = fit(model, _blobs(), optimizer=PlainSGD(model.parameters(), 0.5), epochs=10,
+                  batch_size=8, progress=False)
+    assert history.final.test_acc == 1.0
+    assert history.epochs[-1].train_loss < history.epochs[0].train_loss
+
+
+def test_scalar_model_learns_xor():
+    x, y = make_xor()
+    model = MLP(2, [8, 2], activation="tanh", seed=0)
+    history = fit(model, _split(x, y), optimizer=PlainSGD(model.parameters(), 0.5), epochs=150,
+                  batch_size=4, progress=False)
+    assert history.final.test_acc == 1.0
+
+
+def test_history_has_one_record_per_epoch_with_sane_numbers():
+    model = TensorLinear(2, 2)
+    history = fit(model, _blobs(), optimizer=PlainSGD(model.parameters(), 0.1), epochs=3,
+                  batch_size=16, progress=False)
+    assert [r.epoch for r in history.epochs] == [1, 2, 3]
+    for record in history.epochs:
+        assert 0.0 <= record.train_acc <= 1.0 and 0.0 <= record.test_acc <= 1.0
+        assert record.train_loss > 0.0 and record.seconds > 0.0
+    assert history.stopped is None and history.column("epoch") == [1, 2, 3]
+
+
+def test_same_seed_gives_identical_training():
+    runs = []
+    for _ in range(2):
+        model = TensorLinear(2, 2)
+        fit(model, _blobs(), optimizer=PlainSGD(model.parameters(), 0.3), epochs=2, batch_size=7,
+            seed=5, progress=False)
+        runs.append(model.weight.data.copy())
+    assert np.array_equal(runs[0], runs[1])
+
+
+def test_nan_loss_stops_and_names_epoch_and_step():
+    model = TensorLinear(2, 2)
+    data = _blobs()
+    calls = []
+
+    def poison(record, history):
+        calls.append(record.epoch)
+        if record.epoch == 2:
+            model.weight.data[...] = np.nan
+
+    history = fit(model, data, optimizer=PlainSGD(model.parameters(), 0.1), epochs=5, batch_size=20,
+                  callbacks=[poison], progress=False)
+    assert len(history.epochs) == 2 and calls == [1, 2]
+    assert "epoch 3, step 7" in history.stopped and "nan" in history.stopped
+
+
+def test_infinite_loss_stops_before_the_step_is_applied():
+    model = TensorLinear(2, 2)
+    model.bias.data[...] = [np.inf, 0.0]
+    history = fit(model, _blobs(), optimizer=PlainSGD(model.parameters(), 0.1), epochs=2,
+                  batch_size=20, progress=False)
+    assert history.epochs == [] and "epoch 1, step 1" in history.stopped
+    assert np.isfinite(model.weight.data).all()
+
+
+def test_callback_can_stop_training():
+    model = TensorLinear(2, 2)
+
+    def stop_after_first(record, history):
+        raise StopTraining("good enough")
+
+    history = fit(model, _blobs(), optimizer=PlainSGD(model.parameters(), 0.1), epochs=5,
+                  batch_size=20, callbacks=[stop_after_first], progress=False)
+    assert len(history.epochs) == 1 and history.stopped == "good enough"
+
+
+def test_evaluate_reports_loss_and_accuracy_in_eval_mode_without_graph():
+    model = TensorLinear(2, 2)
+    data = _blobs()
+    metrics = evaluate(model, data.x_test, data.y_test)
+    assert 0.0 <= metrics.accuracy <= 1.0 and metrics.loss == pytest.approx(np.log(2), abs=0.5)
+    assert model.weight.grad == 0.0 and model.training
+
+
+def test_scalar_and_tensor_losses_agree():
+    scalar = MLP(2, [3], activation="linear", seed=0)
+    tensor = TensorLinear(2, 3)
+    state = scalar.state_dict()
+    tensor.weight.data[...] = state["layers.0.weight"]
+    tensor.bias.data[...] = state["layers.0.bias"]
+    x, y = make_blobs(10, seed=1)
+    a, b = evaluate(scalar, x, y), evaluate(tensor, x, y)
+    assert a.loss == pytest.approx(b.loss, rel=1e-12) and a.accuracy == b.accuracy
+
+
+def test_too_few_outputs_is_a_clear_error():
+    model = TensorLinear(2, 1)
+    with pytest.raises(ValueError, match="1 outputs but the data has 2 classes"):
+        fit(model, _blobs(), optimizer=PlainSGD(model.parameters(), 0.1), epochs=1, progress=False)
+
+
+@pytest.mark.parametrize("kwargs, message", [({"epochs": 0}, "epochs"), ({"epochs": 1, "batch_size": 0}, "batch_size"),
+                                             ({"epochs": 1, "loss": "hinge"}, "unknown loss")])
+def test_bad_arguments_are_refused(kwargs, message):
+    model = TensorLinear(2, 2)
+    with pytest.raises(ValueError, match=message):
+        fit(model, _blobs(), optimizer=PlainSGD(model.parameters(), 0.1), progress=False, **kwargs)
+
+
+def test_progress_bar_shows_loss_and_accuracy():
+    model = TensorLinear(2, 2)
+    out = io.StringIO()
+    fit(model, _blobs(), optimizer=PlainSGD(model.parameters(), 0.1), epochs=2, batch_size=20,
+        stream=out)
+    text = out.getvalue()
+    assert "epoch 2/2" in text and "loss=" in text and "acc=" in text and "test=" in text
+
+
+def test_without_tqdm_progress_falls_back_to_plain_lines(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    model = TensorLinear(2, 2)
+    out = io.StringIO()
+    fit(model, _blobs(), optimizer=PlainSGD(model.parameters(), 0.1), epochs=2, batch_size=20,
+        stream=out)
+    lines = out.getvalue().splitlines()
+    assert "tqdm is not installed" in lines[0]
+    assert lines[2].startswith("epoch 2/2  loss ") and "test acc" in lines[2]
+
+
+def test_engine_is_detected_from_parameters():
+    assert engine_of(MLP(2, [2], seed=0)) == "scalar" and engine_of(TensorLinear(2, 2)) == "tensor"
+
+
+def test_history_serializes_to_plain_data():
+    history = History(epochs=[EpochRecord(1, 0.5, 0.75, 0.8, 0.01)])
+    assert history.as_dict() == {"epochs": [{"epoch": 1, "train_loss": 0.5, "train_acc": 0.75,
+                                             "test_acc": 0.8, "seconds": 0.01}], "stopped": None}
