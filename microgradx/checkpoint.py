@@ -64,6 +64,7 @@ class ModelKind:
     kind: str
     target: type | str  # the class, or "package.module:ClassName" to import on first use
     arch_fields: tuple[str, ...]
+    describe: Callable[[Any], dict[str, Any]] | None = None  # model -> arch; default: attributes
 
     def model_class(self) -> type:
         if isinstance(self.target, type):
@@ -75,19 +76,33 @@ class ModelKind:
 _KINDS: dict[tuple[str, str], ModelKind] = {}
 
 
-def register_model(engine: str, kind: str, target: type | str, arch_fields: tuple[str, ...]) -> None:
+def register_model(engine: str, kind: str, target: type | str, arch_fields: tuple[str, ...],
+                   describe: Callable[[Any], dict[str, Any]] | None = None) -> None:
     """Make ``(engine, kind)`` buildable as ``target(**arch, seed=seed)`` with ``arch`` keys ``arch_fields``.
 
     ``target`` is the model class or ``"module:ClassName"`` (imported on first
-    use, so registering costs nothing).  The model must keep each constructor
-    argument as an attribute of the same name, so that :func:`describe_model`
-    can read its architecture back.
+    use, so registering costs nothing).  ``describe(model)`` reads the
+    constructor arguments back from a model; by default they are its
+    attributes of the same names.
     """
-    _KINDS[(engine, kind)] = ModelKind(engine, kind, target, tuple(arch_fields))
+    _KINDS[(engine, kind)] = ModelKind(engine, kind, target, tuple(arch_fields), describe)
 
 
-register_model("tensor", "mlp", "microgradx.nn.layers:TensorMLP", ("nin", "nouts", "activation"))
-register_model("scalar", "mlp", "microgradx.nn.scalar:MLP", ("nin", "nouts", "activation"))
+def _mlp_arch(model: Any) -> dict[str, Any]:
+    """An MLP's constructor arguments, read from its ``layers.{i}.weight`` shapes (nout, nin)."""
+    state = model.state_dict()
+    shapes = [state[f"layers.{i}.weight"].shape for i in range(len(model.layers))]
+    return {"nin": int(shapes[0][1]), "nouts": [int(s[0]) for s in shapes],
+            "activation": model.activation}
+
+
+def _tensor_mlp_arch(model: Any) -> dict[str, Any]:
+    return dict(_mlp_arch(model), dtype=np.dtype(model.parameters()[0].data.dtype).name)
+
+
+register_model("tensor", "mlp", "microgradx.nn.layers:TensorMLP",
+               ("nin", "nouts", "activation", "dtype"), _tensor_mlp_arch)
+register_model("scalar", "mlp", "microgradx.nn.scalar:MLP", ("nin", "nouts", "activation"), _mlp_arch)
 
 
 def model_kinds() -> list[tuple[str, str]]:
@@ -121,6 +136,9 @@ def describe_model(model: Any) -> dict[str, Any]:
         except (ImportError, AttributeError):
             continue
         if type(model) is cls:
+            if spec.describe is not None:
+                arch = {k: _jsonable(v) for k, v in spec.describe(model).items()}
+                return {"engine": spec.engine, "kind": spec.kind, "arch": arch}
             missing = [f for f in spec.arch_fields if not hasattr(model, f)]
             if missing:
                 raise CheckpointError(f"{cls.__name__} does not keep its constructor arguments "

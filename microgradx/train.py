@@ -92,8 +92,11 @@ class _TensorEngine:
     name = "tensor"
 
     def __init__(self) -> None:
-        from .tensor import Tensor  # tensor models only: scalar users never import it
+        # Tensor models only: scalar users never import the tensor engine.
+        from .nn.functional import softmax_cross_entropy
+        from .tensor import Tensor
         self.Tensor = Tensor
+        self.softmax_cross_entropy = softmax_cross_entropy
 
     def logits(self, model: Any, x: np.ndarray) -> Any:
         return model(self.Tensor(x))
@@ -102,10 +105,8 @@ class _TensorEngine:
         return int(logits.data.shape[-1])
 
     def cross_entropy(self, logits: Any, y: np.ndarray) -> Any:
-        """mean_i -log softmax(z_i)[y_i], with the one-hot mask as a constant array."""
-        onehot = np.zeros(logits.data.shape)
-        onehot[np.arange(len(y)), y] = 1.0
-        return -(logits.log_softmax(axis=1) * onehot).sum() * (1.0 / len(y))
+        """mean_i -log softmax(z_i)[y_i] (one fused node)."""
+        return self.softmax_cross_entropy(logits, y)
 
     def predictions(self, logits: Any) -> np.ndarray:
         return np.argmax(logits.data, axis=1)

@@ -209,3 +209,37 @@ def test_saved_file_is_a_plain_zip_of_npy_entries(tmp_path):
     save_state(tmp_path / "m.npz", _state())
     names = sorted(zipfile.ZipFile(tmp_path / "m.npz").namelist())
     assert names == [f"{HEADER_KEY}.npy", "layers.0.bias.npy", "layers.0.weight.npy"]
+
+
+@pytest.mark.parametrize("engine", ["tensor", "scalar"])
+def test_mlp_round_trip_is_bitwise_for_both_engines(tmp_path, engine):
+    from microgradx.nn import MLP
+    from microgradx.nn.layers import TensorMLP
+    cls = TensorMLP if engine == "tensor" else MLP
+    model = cls(3, [4, 2], activation="tanh", seed=7)
+    for p in model.parameters():  # trained-looking weights with awkward bits
+        p.data = p.data * np.pi + 1e-300
+    save_model(tmp_path / "m.npz", model)
+    again = load_model(tmp_path / "m.npz")
+    assert type(again) is cls and again.activation == "tanh"
+    before, after = model.state_dict(), again.state_dict()
+    assert list(before) == list(after)
+    for name in before:
+        assert before[name].tobytes() == after[name].tobytes()
+
+
+def test_float32_tensor_mlp_keeps_its_dtype(tmp_path):
+    from microgradx.nn.layers import TensorMLP
+    model = TensorMLP(3, [2], seed=0, dtype=np.float32)
+    save_model(tmp_path / "m.npz", model)
+    again = load_model(tmp_path / "m.npz")
+    assert again.parameters()[0].data.dtype == np.float32
+    assert np.array_equal(again.parameters()[0].data, model.parameters()[0].data)
+
+
+def test_file_of_one_engine_rebuilds_that_engine(tmp_path):
+    from microgradx.nn import MLP
+    save_model(tmp_path / "s.npz", MLP(2, [3, 2], seed=0))
+    _, header = load_state(tmp_path / "s.npz")
+    assert (header["engine"], header["kind"], header["arch"]) == (
+        "scalar", "mlp", {"nin": 2, "nouts": [3, 2], "activation": "relu"})
