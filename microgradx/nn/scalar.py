@@ -28,7 +28,7 @@ import numpy as np
 
 from ..engine import Value
 from ..ops import RELU
-from .init import check_activation, make_rng, sample_weights
+from .init import check_activation, init_bound, make_rng
 from .module import Module
 
 __all__ = ["Neuron", "Layer", "MLP"]
@@ -82,8 +82,9 @@ class Neuron(Module):
             activation = "relu" if nonlin else "linear"
         self.activation = check_activation(activation)
         self.nonlin = activation != "linear"
-        weights = sample_weights(1, nin, activation, make_rng(seed, rng))[0]
-        self.w = [Value(wi) for wi in weights.tolist()]
+        bound = init_bound(activation, nin, fan_out)
+        draw = make_rng(seed, rng).uniform
+        self.w = [Value(draw(-bound, bound)) for _ in range(nin)]
         self.b = Value(0.0)
 
     def _forward(self, x: list) -> Value:
