@@ -21,7 +21,7 @@ import numpy as np
 from .ops import Op
 
 __all__ = [
-    "unbroadcast", "normalize_axis", "MATMUL", "sum_op", "mean_op", "max_op", "reshape_op",
+    "unbroadcast", "normalize_axis", "MATMUL", "MATMUL_NT", "linear_op", "sum_op", "mean_op", "max_op", "reshape_op",
     "transpose_op", "getitem_op", "concat_op", "where_op", "MAXIMUM", "clip_op",
     "log_softmax_op", "softmax_cross_entropy_op",
 ]
@@ -79,6 +79,8 @@ def _matmul_vjp(g, out, a, b):
     if a.ndim == 2 and b.ndim == 2:
         return g @ b.T, a.T @ g
     _arrays_only("matmul", g, a, b)
+    if a.ndim == 1 and b.ndim == 1:  # inner product: a scalar
+        return g * b, g * a
     # Promote 1-d operands as numpy does (row vector on the left, column on the right).
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
@@ -93,6 +95,41 @@ def _matmul_vjp(g, out, a, b):
 
 
 MATMUL = Op("@", name="matmul", arity=2, forward=np.matmul, vjp=_matmul_vjp, doc="a @ b")
+
+
+def _matmul_nt_forward(a, w):
+    return a @ w.T
+
+
+def _matmul_nt_vjp(g, out, a, w):
+    """C = A W^T (a dense layer, W stored as (out, in)):  dA = G W,  dW = G^T A."""
+    if not isinstance(a, np.ndarray):  # higher order: the same products on nodes
+        return g @ w, g.T @ a
+    return g @ w, g.T @ a
+
+
+MATMUL_NT = Op("@T", name="matmul_nt", arity=2, forward=_matmul_nt_forward, vjp=_matmul_nt_vjp,
+               doc="a @ w.T for 2-d a and w: a dense layer without a transpose node")
+
+
+def linear_op(x: np.ndarray) -> Op:
+    """``x @ W.T + b`` for a constant 2-d batch ``x``: the first layer of a network, fused.
+
+    The data are not graph inputs (nobody asks for d loss/d x), so the op has
+    two node inputs, W (out, in) and b (out,), and the backward skips the
+    product that d/dx would cost:  dW = G^T x,  db = sum over the batch of G.
+    """
+
+    def forward(w, b):
+        out = x @ w.T
+        out += b
+        return out
+
+    def vjp(g, out, w, b):
+        _arrays_only("linear", g)
+        return g.T @ x, g.sum(axis=0)
+
+    return Op("linear", name="linear", arity=2, forward=forward, vjp=vjp, doc="x @ W.T + b, x constant")
 
 
 # ---------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..tensor import Tensor
+from ..tensor_ops import MATMUL_NT, linear_op
 from .init import check_activation, make_rng, sample_weights
 from .module import Module
 
@@ -103,11 +104,19 @@ class Linear(Module):
         return self.weight.shape[0]
 
     def forward(self, x: Any) -> Tensor:
-        x = _as_input(x, self.weight.dtype)
-        if x.shape[-1:] != (self.nin,):
-            raise ValueError(f"Linear({self.nin}, {self.nout}): input of shape {x.shape} must "
-                             f"end in {self.nin} features")
-        z = x @ self.weight.T + self.bias
+        w, b = self.weight, self.bias
+        if isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype == w.data.dtype:
+            # A plain batch is a constant: one fused node, no gradient for the data.
+            if x.shape[1] != w.data.shape[1]:
+                raise ValueError(f"Linear({self.nin}, {self.nout}): input of shape {x.shape} must "
+                                 f"have {self.nin} columns")
+            z = w._binary(linear_op(x), b)
+        else:
+            x = _as_input(x, w.dtype)
+            if x.shape[-1:] != (self.nin,):
+                raise ValueError(f"Linear({self.nin}, {self.nout}): input of shape {x.shape} must "
+                                 f"end in {self.nin} features")
+            z = (x._binary(MATMUL_NT, w) if x.ndim == 2 else x @ w.T) + b
         act = self.activation
         if act == "relu":
             return z.relu()
