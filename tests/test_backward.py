@@ -16,6 +16,7 @@ def test_lecture_example_exactly():
     assert (x.grad, y.grad, z.grad) == (-4.0, -4.0, 3.0)
 
 
+@pytest.mark.slow
 def test_million_node_chain_backpropagates_under_default_recursion_limit():
     assert sys.getrecursionlimit() == 1000
     x = Value(1.0)
