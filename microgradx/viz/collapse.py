@@ -4,11 +4,11 @@ A module's box holds its parameters and the op nodes that compute with
 them.  Walking the graph leaves-first, an op node joins a group when
 
 * one of its inputs is a parameter of that group (``w * x`` enters a neuron), or
-* every input is in that group or is a plain constant leaf (``sum + b``,
-  ``tanh(sum)``, ``out * 0.5``).
+* every input is in that group (``sum + w*x``, ``tanh(sum)``).
 
 So a neuron's box ends at its activation: the next layer's ``w' * a`` enters
-the next box, and a loss that mixes outputs of several boxes stays outside.
+the next box (or stays outside when that layer is not collapsed: its ``w'``
+is then just a leaf), and a loss (``out - y``) stays outside.
 This reads only the node protocol and ``module.parameters()``; it knows
 nothing of how ``microgradx.nn`` is written.
 """
@@ -74,7 +74,7 @@ def groups_from_modules(collapse: Any, order: list) -> dict[int, str]:
         if entered:
             group[id(node)] = entered[0]
             continue
-        owners = {group.get(id(i)) for i in inputs if i._op or id(i) in param_group}
+        owners = {group.get(id(i)) for i in inputs}
         if len(owners) == 1 and None not in owners:
             group[id(node)] = owners.pop()
     return group
