@@ -7,7 +7,8 @@ NumPy :class:`Tensor` runs the same op table and backward pass on arrays.
 from .autograd import backward, enable_grad, grad, is_grad_enabled, no_grad, topological_order, zero_grad
 from .engine import Value
 from .tensor import Tensor
+from .viz import Stepper, draw_dot
 
 __all__ = ["Value", "Tensor", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled",
-           "topological_order", "zero_grad"]
+           "topological_order", "zero_grad", "draw_dot", "Stepper"]
 __version__ = "0.1.0"
