@@ -31,12 +31,18 @@ backward pass into two more::
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .ops import Op
+from .tensor import Tensor
+
 __all__ = [
+    "conv2d", "max_pool2d", "avg_pool2d", "flatten", "dropout",
+    "conv2d_op", "conv2d_fixed_input_op", "max_pool2d_op", "avg_pool2d_op", "dropout_op",
     "conv2d_forward", "conv2d_backward", "max_pool2d_forward", "max_pool2d_backward",
     "avg_pool2d_forward", "avg_pool2d_backward", "dropout_mask", "conv_output_size",
 ]
@@ -247,3 +253,189 @@ def dropout_mask(shape: tuple, p: float, rng: np.random.Generator, dtype: Any = 
         raise ValueError(f"dropout probability p must be in [0, 1), got {p}")
     keep = rng.random(shape) >= p
     return keep.astype(dtype) * (1.0 / (1.0 - p))
+
+
+# ---------------------------------------------------------------------------
+# Ops: the constants live in the op (cached per constant), inputs are nodes.
+# ---------------------------------------------------------------------------
+
+def _first_order(name: str, g: Any) -> None:
+    if not isinstance(g, np.ndarray):
+        raise NotImplementedError(
+            f"{name}: create_graph=True (higher-order gradients) is not supported through this "
+            "op; differentiate once")
+
+
+def _tag(**constants: Any) -> str:
+    return "[" + ", ".join(f"{k}={v}" for k, v in constants.items()) + "]"
+
+
+@lru_cache(maxsize=256)
+def conv2d_op(stride: Pair, padding: Pair, dilation: Pair) -> Op:
+    """conv2d of an input node x and a weight node w; vjp gives (dx, dw), see :func:`conv2d_backward`."""
+
+    def forward(x, w):
+        return conv2d_forward(x, w, stride, padding, dilation)
+
+    def vjp(g, out, x, w):
+        _first_order("conv2d", g)
+        return conv2d_backward(g, x, w, stride, padding, dilation)
+
+    return Op("conv2d", name="conv2d" + _tag(stride=stride, padding=padding, dilation=dilation),
+              arity=2, forward=forward, vjp=vjp, doc="2-d convolution (cross-correlation)")
+
+
+def conv2d_fixed_input_op(x: np.ndarray, stride: Pair, padding: Pair, dilation: Pair) -> Op:
+    """conv2d of a constant input (a batch of data) with a weight node: one input, dw only.
+
+    A network's first layer needs no gradient for its data, so this skips the
+    col2im pass, and it keeps the patches the forward built for the backward.
+    """
+    kernel_cache: dict[tuple, np.ndarray] = {}
+
+    def patches_for(kernel: tuple) -> np.ndarray:
+        if kernel not in kernel_cache:
+            kernel_cache.clear()
+            kernel_cache[kernel] = _patches(x, kernel, stride, padding, dilation)
+        return kernel_cache[kernel]
+
+    def forward(w):
+        _check_conv(x, w)
+        n, o = x.shape[0], w.shape[0]
+        ho, wo = _output_shape(x.shape, w.shape[2:], stride, padding, dilation, "conv2d")
+        y = patches_for(w.shape[2:]) @ w.reshape(o, -1).T
+        return y.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
+
+    def vjp(g, out, w):
+        """dw = g^T @ patches (the input is a constant)."""
+        _first_order("conv2d", g)
+        g_rows = g.transpose(0, 2, 3, 1).reshape(-1, w.shape[0])
+        return ((g_rows.T @ patches_for(w.shape[2:])).reshape(w.shape),)
+
+    return Op("conv2d", name="conv2d" + _tag(stride=stride, padding=padding, dilation=dilation),
+              arity=1, forward=forward, vjp=vjp, doc="2-d convolution of a constant input")
+
+
+@lru_cache(maxsize=256)
+def max_pool2d_op(kernel: Pair, stride: Pair, padding: Pair) -> Op:
+    """Max over each window; the gradient goes to the window's (first) maximum."""
+
+    def forward(x):
+        return max_pool2d_forward(x, kernel, stride, padding)
+
+    def vjp(g, out, x):
+        _first_order("max_pool2d", g)
+        return (max_pool2d_backward(g, x, kernel, stride, padding),)
+
+    return Op("maxpool", name="max_pool2d" + _tag(kernel=kernel, stride=stride, padding=padding),
+              arity=1, forward=forward, vjp=vjp, doc="2-d max pooling")
+
+
+@lru_cache(maxsize=256)
+def avg_pool2d_op(kernel: Pair, stride: Pair, padding: Pair) -> Op:
+    """Mean over each window; the gradient is spread evenly over the window."""
+
+    def forward(x):
+        return avg_pool2d_forward(x, kernel, stride, padding)
+
+    def vjp(g, out, x):
+        _first_order("avg_pool2d", g)
+        return (avg_pool2d_backward(g, x, kernel, stride, padding),)
+
+    return Op("avgpool", name="avg_pool2d" + _tag(kernel=kernel, stride=stride, padding=padding),
+              arity=1, forward=forward, vjp=vjp, doc="2-d average pooling")
+
+
+def dropout_op(mask: np.ndarray) -> Op:
+    """x * mask for a fixed mask (see :func:`dropout_mask`);  dx = g * mask, the same mask."""
+
+    def forward(x):
+        return x * mask
+
+    def vjp(g, out, x):
+        return (g * mask,)
+
+    return Op("dropout", name="dropout", arity=1, forward=forward, vjp=vjp, doc="inverted dropout")
+
+
+# ---------------------------------------------------------------------------
+# Tensor functions
+# ---------------------------------------------------------------------------
+
+def _as_tensor(x: Any, what: str) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        return Tensor(x)
+    raise TypeError(f"{what} takes a Tensor (or a NumPy array), got {type(x).__name__}")
+
+
+def conv2d(x: Tensor | np.ndarray, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1) -> Tensor:
+    """2-d convolution: x (N, C, H, W), weight (O, C, kh, kw), bias (O,) -> (N, O, Ho, Wo).
+
+    y[n,o,i,j] = bias[o] + sum_{c,a,b} weight[o,c,a,b] xp[n,c,s i + d a, s j + d b]
+    with xp zero-padded.  ``stride``, ``padding``, ``dilation``: an int or an
+    (h, w) pair.  A plain NumPy ``x`` is a constant: no gradient is computed for it.
+    The bias is added by the ordinary broadcasting add, so its gradient is
+    g summed over (N, Ho, Wo).
+    """
+    weight = _as_tensor(weight, "conv2d weight")
+    stride, padding, dilation = _pair(stride, "stride", 1), _pair(padding, "padding", 0), \
+        _pair(dilation, "dilation", 1)
+    if isinstance(x, np.ndarray):
+        data = x.astype(weight.dtype, copy=False)
+        _check_conv(data, weight.data)
+        _output_shape(data.shape, weight.shape[2:], stride, padding, dilation, "conv2d")
+        y = weight._unary(conv2d_fixed_input_op(data, stride, padding, dilation))
+    else:
+        x = _as_tensor(x, "conv2d")
+        _check_conv(x.data, weight.data)
+        _output_shape(x.shape, weight.shape[2:], stride, padding, dilation, "conv2d")
+        y = x._binary(conv2d_op(stride, padding, dilation), weight)
+    if bias is None:
+        return y
+    bias = _as_tensor(bias, "conv2d bias")
+    if bias.shape != (weight.shape[0],):
+        raise ValueError(f"conv2d: bias has shape {bias.shape}; expected ({weight.shape[0]},), "
+                         "one per output channel")
+    return y + bias.reshape(1, -1, 1, 1)
+
+
+def max_pool2d(x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+    """y[n,c,i,j] = max of the kernel_size window at (s i, s j); stride defaults to kernel_size."""
+    x = _as_tensor(x, "max_pool2d")
+    kernel, stride, padding, _ = _pool_args(x.data, kernel_size, stride, padding, "max_pool2d")
+    return x._unary(max_pool2d_op(kernel, stride, padding))
+
+
+def avg_pool2d(x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+    """y[n,c,i,j] = mean of the kernel_size window at (s i, s j) (zero padding counts)."""
+    x = _as_tensor(x, "avg_pool2d")
+    kernel, stride, padding, _ = _pool_args(x.data, kernel_size, stride, padding, "avg_pool2d")
+    return x._unary(avg_pool2d_op(kernel, stride, padding))
+
+
+def flatten(x: Tensor, start_dim: int = 1) -> Tensor:
+    """Merge the axes from ``start_dim`` on: (N, C, H, W) -> (N, C*H*W) by default (a reshape)."""
+    x = _as_tensor(x, "flatten")
+    if not 0 <= start_dim < max(x.ndim, 1):
+        raise ValueError(f"flatten: start_dim {start_dim} is out of range for shape {x.shape}")
+    return x.reshape(*x.shape[:start_dim], -1)
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True,
+            rng: np.random.Generator | None = None) -> Tensor:
+    """Inverted dropout: in training, zero each element with probability p and scale the rest
+    by 1/(1 - p), so the expected output is x; in evaluation (or p = 0), x itself.
+
+    The gradient is g times the same mask.  ``rng`` (a NumPy Generator) makes the mask
+    reproducible.
+    """
+    x = _as_tensor(x, "dropout")
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout probability p must be in [0, 1), got {p}")
+    if not training or p == 0.0:
+        return x
+    mask = dropout_mask(x.shape, p, rng if rng is not None else np.random.default_rng(), x.dtype)
+    return x._unary(dropout_op(mask))
