@@ -131,3 +131,24 @@ def test_widget_is_a_slider_over_every_frame():
 def _has_dot():
     import shutil
     return shutil.which("dot") is not None
+
+
+def test_widget_without_ipywidgets_is_a_plain_list_of_svgs(monkeypatch):
+    if not _has_dot():
+        pytest.skip("the graphviz 'dot' program is not installed (apt-get install graphviz)")
+    import sys
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)   # import now raises ImportError
+    f, _ = lecture_graph()
+    frames = Stepper(f).widget()
+    assert isinstance(frames, list) and len(frames) == 8 and all("<svg" in svg for svg in frames)
+
+
+def test_stepper_refuses_a_graph_past_max_nodes():
+    from microgradx.viz import GraphTooLargeError
+    x = Value(1.0)
+    for _ in range(300):
+        x = x * 1.01
+    with pytest.raises(GraphTooLargeError, match="max_nodes=500"):
+        Stepper(x)
+    # 301 chained values + 300 constant leaves, the seed, 300 rules
+    assert len(Stepper(x, max_nodes=1000)) == 601 + 1 + 300

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, Iterable
 
 import numpy as np
@@ -79,16 +80,17 @@ def draw_dot(root: Any, *, rankdir: str = "LR", fmt: str = "{:.4f}", show_grad: 
     from .steps import backward_steps
 
     order = topological_order(root)
+    check_size(order, collapse, max_nodes)  # before stepping: steps cost O(nodes^2)
     position = {id(node): j for j, node in enumerate(order)}
     view = View()
     if step is not None:
-        steps = list(backward_steps(root, seed=seed, order=order))
-        if not steps:
+        count = sum(1 for node in order if node._op)
+        if not count:
             raise ValueError(f"{root!r} is a leaf: its backward pass has no steps to show")
-        if not -len(steps) <= step < len(steps):
-            raise IndexError(f"step {step} out of range: this backward pass has {len(steps)} steps "
-                             f"(0..{len(steps) - 1})")
-        s = steps[step]
+        if not -count <= step < count:
+            raise IndexError(f"step {step} out of range: this backward pass has {count} steps "
+                             f"(0..{count - 1})")
+        s = next(islice(backward_steps(root, seed=seed, order=order), step % count, None))
         reached = {j for j, g in enumerate(s.grads) if g is not None}
         view = View(grads=list(s.grads), reached=reached, current=s.index,
                     edges_from=tuple(position[id(i)] for i in s.inputs), kind="backward")
@@ -104,13 +106,7 @@ def render(order: list, view: View, *, rankdir: str = "LR", fmt: str = "{:.4f}",
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
     position = {id(node): j for j, node in enumerate(order)}
-    group_of = _groups(collapse, order, position)
-    boxes = _count_boxes(order, group_of)
-    if boxes > max_nodes:
-        raise GraphTooLargeError(
-            f"the graph has {boxes} boxes to draw, more than max_nodes={max_nodes}: pass "
-            "collapse=model (a microgradx.nn Module: each layer becomes one box) or a mapping "
-            "node -> group name, or raise max_nodes")
+    group_of = check_size(order, collapse, max_nodes)
     names = names or [node.label for node in order]
 
     dot = graphviz.Digraph(format="svg", graph_attr={"rankdir": rankdir})
@@ -164,6 +160,19 @@ def render(order: list, view: View, *, rankdir: str = "LR", fmt: str = "{:.4f}",
     if view.caption:
         dot.attr(label=_escape_plain(view.caption), labelloc="t", fontsize="12")
     return dot
+
+
+def check_size(order: list, collapse: Any, max_nodes: int) -> dict[int, str]:
+    """The grouping for ``collapse``; :class:`GraphTooLargeError` past ``max_nodes`` boxes."""
+    position = {id(node): j for j, node in enumerate(order)}
+    group_of = _groups(collapse, order, position)
+    boxes = _count_boxes(order, group_of)
+    if boxes > max_nodes:
+        raise GraphTooLargeError(
+            f"the graph has {boxes} boxes to draw, more than max_nodes={max_nodes}: pass "
+            "collapse=model (a microgradx.nn Module: each layer becomes one box) or a mapping "
+            "node -> group name, or raise max_nodes")
+    return group_of
 
 
 def _value_node(dot: Any, j: int, node: Any, view: View, name: str, fmt: str, show_grad: bool) -> None:

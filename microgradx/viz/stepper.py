@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import topological_order
-from .dot import View, render, to_svg
+from .dot import View, check_size, render, to_svg
 from .steps import backward_steps, default_seed, forward_steps
 
 __all__ = ["Stepper"]
@@ -37,6 +37,8 @@ class Stepper:
     def __init__(self, root: Any, *, seed: Any = None, **draw_options: Any) -> None:
         self.root = root
         self.order = topological_order(root)
+        # Stepping keeps a gradient snapshot per step (O(nodes^2)): refuse huge graphs first.
+        check_size(self.order, draw_options.get("collapse"), draw_options.get("max_nodes", 500))
         self.forward_steps = list(forward_steps(root, self.order))
         self.backward_steps = list(backward_steps(root, seed=seed, order=self.order))
         self.seed = default_seed(root) if seed is None else seed
