@@ -177,3 +177,11 @@ def test_building_source_works_with_dot_off_the_path(monkeypatch, tmp_path):
     assert "digraph" in source
     with pytest.raises(GraphvizNotInstalledError, match="apt-get install graphviz"):
         to_svg(draw_dot(lecture_graph()))
+
+
+def test_jupyter_display_without_dot_says_how_to_install_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    graph = draw_dot(lecture_graph())
+    assert isinstance(graph, graphviz.Digraph)
+    with pytest.raises(GraphvizNotInstalledError, match="brew install graphviz"):
+        graph._repr_mimebundle_()

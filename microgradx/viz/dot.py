@@ -109,7 +109,7 @@ def render(order: list, view: View, *, rankdir: str = "LR", fmt: str = "{:.4f}",
     group_of = check_size(order, collapse, max_nodes)
     names = names or [node.label for node in order]
 
-    dot = graphviz.Digraph(format="svg", graph_attr={"rankdir": rankdir})
+    dot = _drawing_class()(format="svg", graph_attr={"rankdir": rankdir})
     dot.attr("node", fontname="Helvetica", fontsize="11")
     dot.attr("edge", color="#555555")
     # Boxes are numbered in the order their computation starts (layer 0 first),
@@ -242,6 +242,34 @@ def to_svg(graph: Any) -> str:
         return graph.pipe(format="svg").decode("utf-8")
     except graphviz.ExecutableNotFound as error:
         raise GraphvizNotInstalledError(f"cannot render the drawing: {INSTALL_HINT}") from error
+
+
+_DRAWING: list = []
+
+
+def _drawing_class() -> type:
+    """``graphviz.Digraph`` whose rendering (Jupyter display, ``pipe``, ``render``) fails with
+    :class:`GraphvizNotInstalledError` and the install hint when ``dot`` is missing.
+    Made on first use because graphviz is imported lazily."""
+    if not _DRAWING:
+        graphviz = _import_graphviz()
+
+        class Drawing(graphviz.Digraph):
+            def pipe(self, *args: Any, **kwargs: Any) -> Any:
+                try:
+                    return super().pipe(*args, **kwargs)
+                except graphviz.ExecutableNotFound as error:
+                    raise GraphvizNotInstalledError(f"cannot render the drawing: {INSTALL_HINT}") from error
+
+            def render(self, *args: Any, **kwargs: Any) -> Any:
+                try:
+                    return super().render(*args, **kwargs)
+                except graphviz.ExecutableNotFound as error:
+                    raise GraphvizNotInstalledError(f"cannot render the drawing: {INSTALL_HINT}") from error
+
+        Drawing.__module__ = __name__
+        _DRAWING.append(Drawing)
+    return _DRAWING[0]
 
 
 def _import_graphviz() -> Any:
