@@ -204,6 +204,7 @@ def save_state(path: str | os.PathLike[str], state: Mapping[str, np.ndarray],
             _write_archive(file, arrays)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
         os.replace(tmp_name, target)
     except BaseException:
         # Interrupted (error, Ctrl-C): the previous file is untouched; drop the partial one.
@@ -214,6 +215,12 @@ def save_state(path: str | os.PathLike[str], state: Mapping[str, np.ndarray],
         raise
     _fsync_directory(directory)
     return target
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -236,15 +243,20 @@ _READ_ERRORS = (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zli
 def load_state(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read ``(state, header)`` from a model file, validating format, names, shapes and dtypes."""
     source = Path(path)
+    magic = b""
     if not source.exists():
         raise CheckpointError(f"{source}: no such model file")
     if source.is_dir():
         raise CheckpointError(f"{source}: is a directory, not a model file")
     try:
+        with open(source, "rb") as file:
+            magic = file.read(4)
         archive = np.load(source, allow_pickle=False)
     except _READ_ERRORS as error:
-        raise CheckpointError(f"{source}: not a microgradx model file (cannot be read as .npz: "
-                              f"{_short(error)})") from None
+        if magic == b"PK\x03\x04":  # a zip archive's first bytes: ours or not, it is damaged
+            raise CheckpointError(f"{source}: model file is truncated or corrupted "
+                                  f"({_short(error)})") from None
+        raise CheckpointError(f"{source}: not a microgradx model file (not an .npz archive)") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise CheckpointError(f"{source}: not a microgradx model file (a single .npy array, "
                               "not an .npz archive)")

@@ -80,6 +80,15 @@ def test_interrupted_save_keeps_old_file_and_leaves_no_temp(tmp_path, monkeypatc
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
 
 
+def test_saved_file_gets_the_usual_permissions(tmp_path):
+    import os
+    import stat
+    mask = os.umask(0o022)
+    os.umask(mask)
+    save_state(tmp_path / "m.npz", _state())
+    assert stat.S_IMODE((tmp_path / "m.npz").stat().st_mode) == 0o666 & ~mask
+
+
 def test_save_replaces_previous_file(tmp_path):
     path = tmp_path / "m.npz"
     save_state(path, _state(0))
@@ -120,7 +129,7 @@ def test_truncated_file_is_refused(tmp_path, keep):
     save_state(path, _state())
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * keep)])
-    with pytest.raises(CheckpointError):
+    with pytest.raises(CheckpointError, match="truncated or corrupted"):
         load_state(path)
 
 
