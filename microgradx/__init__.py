@@ -8,7 +8,9 @@ from .autograd import backward, enable_grad, grad, is_grad_enabled, no_grad, top
 from .engine import Value
 from .tensor import Tensor
 from .viz import Stepper, draw_dot
+from . import losses, nn, optim, perceptron
 
 __all__ = ["Value", "Tensor", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled",
-           "topological_order", "zero_grad", "draw_dot", "Stepper"]
+           "topological_order", "zero_grad", "draw_dot", "Stepper",
+           "nn", "losses", "optim", "perceptron"]
 __version__ = "0.1.0"
