@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import platform
 import random
 import statistics
@@ -286,8 +287,10 @@ def main() -> None:
     reps = 1 if args.quick else 3
     import micrograd  # noqa: F401  (fail early with a clear message if the bench extra is missing)
 
-    print(f"Scalar engine benchmark: Python {platform.python_version()}, "
-          f"microgradx vs micrograd 0.1.0, median of {reps} run(s), one subprocess per cell")
+    print(f"Scalar engine benchmark: Python {platform.python_version()}, {os.cpu_count()} cores, "
+          f"microgradx vs micrograd 0.1.0, median of {reps} run(s) (1 at N = {fmt_n(big)}), "
+          "one subprocess per cell")
+    print(f"load average at start: {os.getloadavg()[0]:.1f} (ratios are only fair on an idle machine)")
     print("ns per node (node counts include leaves; wide has ~4 nodes per input)\n")
     configs = [("micrograd", True), ("micrograd", False), ("microgradx", True), ("microgradx", False)]
     header = f"{'shape':<6} {'N':>5} {'nodes':>8}  {'engine':<11} {'GC':<4} {'build':>8} {'backward':>9} {'total':>8}"
@@ -299,7 +302,8 @@ def main() -> None:
             for engine, gc_on in configs:
                 if n == big and engine == "micrograd":
                     continue
-                r = in_subprocess(kind="speed", engine=engine, shape=shape, n=n, gc_on=gc_on, reps=reps)
+                r = in_subprocess(kind="speed", engine=engine, shape=shape, n=n, gc_on=gc_on,
+                                  reps=1 if n == big else reps)
                 results[shape, n, engine, gc_on] = r
                 print(f"{shape:<6} {fmt_n(n):>5} {r['nodes']:>8}  {engine:<11} {'on' if gc_on else 'off':<4} "
                       f"{r['build']:>8.0f} {r['backward']:>9.0f} {r['build'] + r['backward']:>8.0f}", flush=True)
@@ -341,6 +345,7 @@ def main() -> None:
     for shape in SHAPES:
         c = cost[shape]
         print(f"  {shape:<6} engine {c['engine']:>6.0f}  minimal {c['minimal']:>6.0f}  ratio {c['engine'] / c['minimal']:.2f}")
+    print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
