@@ -174,3 +174,28 @@ def test_matches_torch_optim_over_five_steps(name, kwargs):
         opt.step()
         ref.step()
     np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01),
+                                  lambda ps: Adam(ps, lr=0.05), lambda ps: AdamW(ps, lr=0.05)])
+def test_same_optimizer_code_trains_scalar_and_tensor_networks_identically(make):
+    from microgradx.nn import MLP, TensorMLP
+
+    scalar = MLP(3, [4, 2], activation="tanh", seed=0)
+    tensor = TensorMLP.from_scalar(scalar)
+    x = [0.5, -1.0, 2.0]
+    opt_s, opt_t = make(scalar.parameters()), make(tensor.parameters())
+    for _ in range(3):
+        out_s = scalar(x)
+        loss_s = out_s[0] * out_s[0] + out_s[1] * out_s[1]
+        opt_s.zero_grad()
+        loss_s.backward()
+        opt_s.step()
+        out_t = tensor(np.array(x))
+        loss_t = (out_t * out_t).sum()
+        opt_t.zero_grad()
+        loss_t.backward()
+        opt_t.step()
+    assert loss_s.data == pytest.approx(float(loss_t.data), rel=1e-12)
+    for key, value in scalar.state_dict().items():
+        np.testing.assert_allclose(tensor.state_dict()[key], value, rtol=1e-12, atol=1e-14)
