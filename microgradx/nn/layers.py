@@ -80,8 +80,9 @@ class Linear(Module):
     ``activation`` (relu, tanh, sigmoid, linear; None = linear) is applied
     after the affine map and chooses the initialisation (He for relu, Xavier
     otherwise).  Weights are drawn row by row from ``seed``/``rng`` exactly as
-    the scalar neurons draw theirs, so a scalar ``Layer`` and a ``Linear``
-    built from the same generator state hold the same numbers.  Bias starts at 0.
+    the neurons of a scalar ``Layer`` draw theirs (same bounds, same order),
+    so both built from the same generator state hold the same numbers.
+    Bias starts at 0.
     """
 
     def __init__(self, nin: int, nout: int, *, activation: str | None = None,
@@ -91,8 +92,7 @@ class Linear(Module):
             raise ValueError(f"Linear needs nin >= 1 and nout >= 1, got {nin} and {nout}")
         self.activation = check_activation(activation or "linear")
         source = make_rng(seed, rng)
-        rows = [sample_weights(1, nin, self.activation, source)[0] for _ in range(nout)]
-        self.weight = Tensor(np.array(rows), dtype=dtype)
+        self.weight = Tensor(sample_weights(nout, nin, self.activation, source), dtype=dtype)
         self.bias = Tensor(np.zeros(nout), dtype=dtype)
 
     @property
