@@ -126,13 +126,9 @@ class _ScalarEngine:
         return len(logits[0])
 
     def cross_entropy(self, logits: list[list[Value]], y: np.ndarray) -> Value:
-        """mean_i (log sum_k e^(z_ik - m_i) + m_i - z_iy), m_i = max_k z_ik (a constant, for stability)."""
-        total = 0.0
-        for z, label in zip(logits, y.tolist()):
-            m = max(v.data for v in z)
-            log_sum = sum((v - m).exp() for v in z).log()
-            total = total + (log_sum + m - z[label])
-        return total * (1.0 / len(y))
+        """mean_i -log softmax(z_i)[y_i], one Value graph per example."""
+        from .losses import batch_loss, softmax_cross_entropy
+        return batch_loss(softmax_cross_entropy, logits, y)
 
     def predictions(self, logits: list[list[Value]]) -> np.ndarray:
         return np.array([max(range(len(z)), key=lambda k: z[k].data) for z in logits])
