@@ -41,7 +41,7 @@ RECIPE = dict(hidden=32, lr=1e-2, batch=32, epochs=20, seed=0)
 # contenders: each builds a step function from the same initial weights
 # ---------------------------------------------------------------------------
 
-def microgradx_trainer(weights, lr):
+def microgradx_trainer(weights, lr, update=True):
     net = TensorMLP(weights[0].shape[1], [w.shape[0] for w in weights[::2]], seed=0)
     net.load_state_dict({f"layers.{i // 2}.{'weight' if i % 2 == 0 else 'bias'}": w
                          for i, w in enumerate(weights)})
@@ -51,7 +51,8 @@ def microgradx_trainer(weights, lr):
         opt.zero_grad()
         loss = F.softmax_cross_entropy(net(x), y)
         loss.backward()
-        opt.step()
+        if update:
+            opt.step()
         return loss
 
     def predict(x):
@@ -62,7 +63,7 @@ def microgradx_trainer(weights, lr):
     return step, predict
 
 
-def numpy_trainer(weights, lr, betas=(0.9, 0.999), eps=1e-8):
+def numpy_trainer(weights, lr, update=True, betas=(0.9, 0.999), eps=1e-8):
     """Two-layer relu MLP, forward and backward by hand, Adam in place."""
     w1, b1, w2, b2 = (np.array(w, dtype=np.float64) for w in weights)
     params = [w1, b1, w2, b2]
@@ -92,6 +93,8 @@ def numpy_trainer(weights, lr, betas=(0.9, 0.999), eps=1e-8):
         dh *= z1 > 0
         np.matmul(dh.T, x, out=grads[0])
         np.sum(dh, axis=0, out=grads[1])
+        if not update:
+            return loss
         t[0] += 1
         b1_, b2_ = betas
         step_size = lr / (1 - b1_ ** t[0])
@@ -113,7 +116,7 @@ def numpy_trainer(weights, lr, betas=(0.9, 0.999), eps=1e-8):
     return step, predict
 
 
-def torch_trainer(weights, lr):
+def torch_trainer(weights, lr, update=True):
     lin1 = torch.nn.Linear(weights[0].shape[1], weights[0].shape[0]).double()
     lin2 = torch.nn.Linear(weights[2].shape[1], weights[2].shape[0]).double()
     with torch.no_grad():
@@ -127,7 +130,8 @@ def torch_trainer(weights, lr):
         opt.zero_grad()
         loss = loss_fn(net(torch.from_numpy(x)), torch.from_numpy(y))
         loss.backward()
-        opt.step()
+        if update:
+            opt.step()
         return loss
 
     def predict(x):
@@ -154,13 +158,13 @@ def initial_weights(sizes, seed=0):
 # measurements
 # ---------------------------------------------------------------------------
 
-def time_steps(sizes, batch, repeats, inner):
+def time_steps(sizes, batch, repeats, inner, update=True):
     """Median microseconds per step for each contender, measured in interleaved rounds."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, sizes[0]))
     y = rng.integers(0, sizes[-1], batch)
     weights = initial_weights(sizes)
-    steps = {name: make(weights, 1e-3)[0] for name, make in contenders()}
+    steps = {name: make(weights, 1e-3, update)[0] for name, make in contenders()}
     samples = {name: [] for name in steps}
     for name, step in steps.items():  # warm-up
         for _ in range(inner):
@@ -197,18 +201,21 @@ def main(argv=None) -> None:
     if torch is None:
         print("torch is not installed: PyTorch columns skipped (pip install torch==2.13.0)")
 
-    print(f"one training step (forward, softmax CE, backward, Adam), median of {repeats} rounds")
-    header = f"{'case':<24}" + "".join(f"{n + ' us':>14}" for n in names) + \
-        "".join(f"{'mgx/' + n:>14}" for n in names[1:])
-    print(header)
-    for sizes, batch, inner in (([64, 32, 10], 32, 200), ([784, 256, 10], 128, 20)):
-        t = time_steps(sizes, batch, repeats, inner)
-        case = f"{'-'.join(map(str, sizes))} b{batch}"
-        print(f"{case:<24}" + "".join(f"{t[n]:>14.1f}" for n in names) +
-              "".join(f"{t['microgradx'] / t[n]:>13.2f}x" for n in names[1:]))
+    for update in (True, False):
+        what = "one training step (forward, softmax CE, backward, Adam)" if update else \
+            "forward + softmax CE + backward only (no optimizer)"
+        print(f"{what}, median of {repeats} rounds")
+        print(f"{'case':<24}" + "".join(f"{n + ' us':>14}" for n in names) +
+              "".join(f"{'mgx/' + n:>14}" for n in names[1:]))
+        for sizes, batch, inner in (([64, 32, 10], 32, 200), ([784, 256, 10], 128, 20)):
+            t = time_steps(sizes, batch, repeats, inner, update)
+            case = f"{'-'.join(map(str, sizes))} b{batch}"
+            print(f"{case:<24}" + "".join(f"{t[n]:>14.1f}" for n in names) +
+                  "".join(f"{t['microgradx'] / t[n]:>13.2f}x" for n in names[1:]))
+        print()
 
     split = load_digits(test_fraction=0.2, seed=0)
-    print(f"\n{RECIPE['epochs']}-epoch digits: 64-{RECIPE['hidden']}-10 relu, Adam lr {RECIPE['lr']}, "
+    print(f"{RECIPE['epochs']}-epoch digits: 64-{RECIPE['hidden']}-10 relu, Adam lr {RECIPE['lr']}, "
           f"batch {RECIPE['batch']}, seed {RECIPE['seed']}")
     print(f"{'engine':<24}{'seconds':>14}{'test acc':>14}")
     results = {name: digits_run(make, split) for name, make in contenders()}

@@ -363,26 +363,30 @@ def softmax_cross_entropy_op(labels: np.ndarray) -> Op:
     """Mean cross-entropy of softmax(logits) against integer labels, fused.
 
     L = -(1/N) sum_n log softmax(x_n)_{y_n};   dL/dx_n = (softmax(x_n) - onehot(y_n)) / N.
-    The forward keeps the probabilities it computed, so the backward costs one subtraction.
+    The forward keeps e^(x - max) and its row sums, so the backward is one
+    division and one scatter.  ``labels`` must already be valid class ids.
     """
-    labels = np.asarray(labels)
-    rows = np.arange(len(labels))
+    n = len(labels)
+    rows = np.arange(n)
     saved = []
 
     def forward(x):
         shifted = x - np.max(x, axis=1, keepdims=True)
         e = np.exp(shifted)
         total = np.sum(e, axis=1, keepdims=True)
-        saved.append(e / total)
-        picked = shifted[rows, labels] - np.log(total[:, 0])
-        return -np.mean(picked)
+        saved[:] = (e, total)
+        return np.asarray((np.log(total).sum() - shifted[rows, labels].sum()) / n, dtype=x.dtype)
 
     def vjp(g, out, x):
         _arrays_only("softmax_cross_entropy", g)
-        probs = saved[-1] if saved else np.exp(_log_softmax(x, 1))
-        dx = probs.copy()
+        if saved:
+            e, total = saved
+        else:
+            e = np.exp(x - np.max(x, axis=1, keepdims=True))
+            total = np.sum(e, axis=1, keepdims=True)
+        dx = e / total
         dx[rows, labels] -= 1.0
-        dx *= g / len(labels)
+        dx *= g / n
         return (dx,)
 
     return Op("CE", name="softmax_cross_entropy", arity=1, forward=forward, vjp=vjp,

@@ -47,7 +47,8 @@ def softmax_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
     if labels.shape != (n,):
         raise ValueError(f"softmax_cross_entropy: logits of shape {logits.shape} need labels of "
                          f"shape ({n},), got {labels.shape}")
-    if n and (labels.min() < 0 or labels.max() >= classes):
+    # Seen as unsigned, a negative id is huge: one max() checks both ends of the range.
+    if n and labels.astype(np.int64, copy=False).view(np.uint64).max() >= classes:
         raise ValueError(f"softmax_cross_entropy: labels must lie in 0..{classes - 1}, found "
                          f"{labels.min()}..{labels.max()}")
     return logits._unary(softmax_cross_entropy_op(labels))
