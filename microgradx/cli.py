@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -440,6 +441,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _EXPECTED as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (microgradx ... | head): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the flush at exit does not complain again
+        return 141
     except OSError as error:
         where = f" {error.filename}" if getattr(error, "filename", None) else ""
         print(f"{PROG}: error:{where} {error.strerror or error}", file=sys.stderr)
