@@ -212,7 +212,7 @@ def fit(
     :class:`StopTraining` to end early).  A loss that is NaN or infinite stops
     training before its step is applied; ``history.stopped`` then says at which
     epoch and step.  ``progress`` shows a tqdm bar (plain lines if tqdm is not
-    installed) on ``stream`` (default stderr).
+    installed) on ``stream`` (default stderr).  The model is left in eval mode.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
