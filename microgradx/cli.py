@@ -255,7 +255,7 @@ def _version() -> str:
 # ---------------------------------------------------------------------------
 
 def _train(args: argparse.Namespace) -> int:
-    from .train import fit
+    from .train import fit, plot_history
 
     loader, recipe = DATASETS[args.data]
     raw = loader(args.seed, args)
@@ -282,11 +282,11 @@ def _train(args: argparse.Namespace) -> int:
     if history.epochs:
         (out / "history.json").write_text(json.dumps(history.as_dict(), indent=1) + "\n")
         written.append("history.json")
-        plot_note = _plot_curves(history, out / "curves.png", title=f"{data.name}, {args.engine} {args.model}")
-        if plot_note is None:
+        try:
+            plot_history(history, out / "curves.png", title=f"{data.name}, {args.engine} {args.model}")
             written.append("curves.png")
-        else:
-            print(plot_note, file=sys.stderr)
+        except ImportError as missing:
+            print(f"note: {missing}; curves.png not written", file=sys.stderr)
     if history.stopped:
         print(f"{PROG}: {history.stopped}; model not saved", file=sys.stderr)
         return 1
@@ -320,31 +320,6 @@ def _epoch_table(history: Any) -> str:
         lines.append(f"{r.epoch:5d}  {r.train_loss:10.4f}  {r.train_acc:9.4f}  {r.test_acc:8.4f}  "
                      f"{r.seconds:7.2f}")
     return "\n".join(lines)
-
-
-def _plot_curves(history: Any, path: Path, *, title: str) -> str | None:
-    """Write loss and accuracy per epoch as a PNG; returns a note instead if matplotlib is missing."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        return (f"note: matplotlib is not installed (pip install matplotlib, or "
-                f"pip install -e \".[train]\"); {path.name} not written")
-    # A bare Figure on the Agg canvas: headless, and no global pyplot state.
-    figure = Figure(figsize=(9, 3.5), dpi=100)
-    FigureCanvasAgg(figure)
-    epochs = history.column("epoch")
-    left, right = figure.subplots(1, 2)
-    left.plot(epochs, history.column("train_loss"), marker=".")
-    left.set(xlabel="epoch", ylabel="train loss (cross-entropy)", title="loss")
-    right.plot(epochs, history.column("train_acc"), marker=".", label="train")
-    right.plot(epochs, history.column("test_acc"), marker=".", label="test")
-    right.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
-    right.legend()
-    figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, format="png")
-    return None
 
 
 def _eval(args: argparse.Namespace) -> int:

@@ -22,7 +22,8 @@ import math
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -30,7 +31,7 @@ from .autograd import no_grad
 from .data import DataSplit, iterate_minibatches
 from .engine import Value
 
-__all__ = ["fit", "evaluate", "History", "EpochRecord", "Metrics", "StopTraining", "engine_of"]
+__all__ = ["fit", "evaluate", "plot_history", "History", "EpochRecord", "Metrics", "StopTraining", "engine_of"]
 
 
 class StopTraining(Exception):
@@ -318,3 +319,32 @@ class _Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def plot_history(history: History, path: str | Path, *, title: str = "") -> Path:
+    """Write train loss and train/test accuracy per epoch as a PNG (matplotlib, headless).
+
+    Raises ImportError naming the install command when matplotlib is missing.
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError('plotting needs matplotlib: pip install matplotlib '
+                          '(or pip install -e ".[train]")') from None
+    # A bare Figure on the Agg canvas: headless, and no global pyplot state.
+    figure = Figure(figsize=(9, 3.5), dpi=100)
+    FigureCanvasAgg(figure)
+    epochs = history.column("epoch")
+    left, right = figure.subplots(1, 2)
+    left.plot(epochs, history.column("train_loss"), marker=".")
+    left.set(xlabel="epoch", ylabel="train loss (cross-entropy)", title="loss")
+    right.plot(epochs, history.column("train_acc"), marker=".", label="train")
+    right.plot(epochs, history.column("test_acc"), marker=".", label="test")
+    right.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    right.legend()
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(Path(path), format="png")
+    return Path(path)

@@ -203,3 +203,10 @@ def test_default_train_reaches_97_percent_on_digits(in_tmp):
     assert {p.name for p in run.iterdir()} == {"model.npz", "history.json", "curves.png"}
     model = load_model(run / "model.npz")
     assert model.checkpoint_metadata["test_acc"] * 100 == pytest.approx(accuracy, abs=0.01)
+
+
+def test_train_without_matplotlib_still_saves_the_model(in_tmp, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    code, out, err = _run(capsys, *XOR, "--epochs", "2", "--out", "r")
+    assert code == 0 and "pip install matplotlib" in err and "curves.png not written" in err
+    assert {p.name for p in (in_tmp / "r").iterdir()} == {"model.npz", "history.json"}

@@ -181,3 +181,17 @@ def test_history_serializes_to_plain_data():
     history = History(epochs=[EpochRecord(1, 0.5, 0.75, 0.8, 0.01)])
     assert history.as_dict() == {"epochs": [{"epoch": 1, "train_loss": 0.5, "train_acc": 0.75,
                                              "test_acc": 0.8, "seconds": 0.01}], "stopped": None}
+
+
+def test_plot_history_writes_a_png(tmp_path):
+    from microgradx.train import plot_history
+    history = History(epochs=[EpochRecord(1, 0.9, 0.5, 0.6, 0.1), EpochRecord(2, 0.4, 0.8, 0.7, 0.1)])
+    plot_history(history, tmp_path / "c.png", title="toy")
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_plot_history_without_matplotlib_names_the_install(tmp_path, monkeypatch):
+    from microgradx.train import plot_history
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ImportError, match="pip install matplotlib"):
+        plot_history(History(epochs=[EpochRecord(1, 0.9, 0.5, 0.6, 0.1)]), tmp_path / "c.png")
