@@ -247,8 +247,6 @@ def test_state_dict_moves_a_network_to_the_tensor_engine_and_back():
     assert [p.data for p in back.parameters()] == [p.data for p in scalar.parameters()]
 
 
-@pytest.mark.xfail(strict=True, reason="nn/layers.py Linear draws each row with sample_weights(1, nin, ...), "
-                   "i.e. Xavier with fan_out=1; fix: sample_weights(nout, nin, activation, source)")
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
 def test_same_seed_gives_the_same_starting_weights_on_both_engines(activation):
     from microgradx.nn import TensorMLP
