@@ -21,12 +21,16 @@ dilation d is::
 where xp is x zero-padded by p on each side; the output is
 (N, O, Ho, Wo) with Ho = (H + 2p - d*(kh - 1) - 1) // s + 1.  Stacking every
 window as a row of a matrix ("im2col", here ``patches``: (N*Ho*Wo, C*kh*kw))
-turns it into one matrix product ``y = patches @ w.reshape(O, -1).T``, and the
-backward pass into two more::
+turns it into one matrix product ``y = patches @ W^T`` (W: the weights as an
+(O, C*kh*kw) matrix), and the backward pass into two more::
 
-    dw = g^T @ patches              (O, C*kh*kw)
-    dpatches = g @ w                (N*Ho*Wo, C*kh*kw), summed back onto xp
+    dW = g^T @ patches              (O, C*kh*kw)
+    dpatches = g @ W                (N*Ho*Wo, C*kh*kw), summed back onto xp
                                     window offset by window offset ("col2im")
+
+Layout: patches and col2im work channels-last (N, H, W, C), the layout in
+which a matrix product leaves its output, so a stack of conv layers never
+transposes an activation in memory; the (N, C, H, W) arrays users see are views.
 """
 
 from __future__ import annotations
@@ -131,11 +135,29 @@ def _unpad(dxp: np.ndarray, padding: Pair) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 def _patches(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
-    """im2col: every window as a row, (N*Ho*Wo, C*kh*kw), rows in (n, i, j) order (one copy)."""
+    """im2col: every window as a row, (N*Ho*Wo, kh*kw*C), rows in (n, i, j) order (one copy).
+
+    Channels-last throughout: a row lists the window's pixels with their C
+    channels innermost, so the gathering copy reads C contiguous values at a
+    time when ``x`` is stored channels-last (as every conv2d output is).
+    """
     out = _output_shape(x.shape, kernel, stride, padding, dilation, "conv2d")
-    win = _windows(_pad(x, padding), kernel, stride, dilation, out)
-    n, c = x.shape[:2]
-    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * out[0] * out[1], c * kernel[0] * kernel[1])
+    n, c, h, w = x.shape
+    xh = x.transpose(0, 2, 3, 1)
+    if padding != (0, 0):
+        ph, pw = padding
+        padded = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
+        padded[:, ph:ph + h, pw:pw + w, :] = xh
+        xh = padded
+    span = (dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1)
+    win = sliding_window_view(xh, span, axis=(1, 2))  # (N, H', W', C, span_h, span_w), a view
+    win = win[:, ::stride[0], ::stride[1], :, ::dilation[0], ::dilation[1]][:, :out[0], :out[1]]
+    return win.transpose(0, 1, 2, 4, 5, 3).reshape(n * out[0] * out[1], kernel[0] * kernel[1] * c)
+
+
+def _weight_matrix(w: np.ndarray) -> np.ndarray:
+    """(O, C, kh, kw) -> (O, kh*kw*C), columns in the order of :func:`_patches`."""
+    return w.transpose(0, 2, 3, 1).reshape(w.shape[0], -1)
 
 
 def _check_conv(x: np.ndarray, w: np.ndarray) -> None:
@@ -157,7 +179,7 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, stride: Any = 1, padding: Any =
     kernel = w.shape[2:]
     n, o = x.shape[0], w.shape[0]
     ho, wo = _output_shape(x.shape, kernel, stride, padding, dilation, "conv2d")
-    y = _patches(x, kernel, stride, padding, dilation) @ w.reshape(o, -1).T
+    y = _patches(x, kernel, stride, padding, dilation) @ _weight_matrix(w).T
     # (N, Ho, Wo, O) in memory, seen as (N, O, Ho, Wo): a copy here would cost more than it saves.
     return y.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
 
@@ -176,12 +198,20 @@ def conv2d_backward(g: np.ndarray, x: np.ndarray, w: np.ndarray, stride: Any = 1
     o, _, kh, kw = w.shape
     ho, wo = g.shape[2:]
     g_rows = g.transpose(0, 2, 3, 1).reshape(n * ho * wo, o)  # free when g came from forward
-    dw = (g_rows.T @ _patches(x, (kh, kw), stride, padding, dilation)).reshape(w.shape)
-    dpatches = (g_rows @ w.reshape(o, -1)).reshape(n, ho, wo, c, kh, kw)
-    hp, wp = x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]
-    dxp = np.zeros((n, c, hp, wp), dtype=np.result_type(g, w))
-    _add_windows(dxp, dpatches.transpose(0, 3, 1, 2, 4, 5), stride, dilation)
-    return _unpad(dxp, padding), dw
+    dw = (g_rows.T @ _patches(x, (kh, kw), stride, padding, dilation)).reshape(o, kh, kw, c)
+    dpatches = (g_rows @ _weight_matrix(w)).reshape(n, ho, wo, kh, kw, c)
+    ph, pw = padding
+    h, wd = x.shape[2:]
+    dxp = np.zeros((n, h + 2 * ph, wd + 2 * pw, c), dtype=dpatches.dtype)  # channels-last
+    sh, sw = stride
+    for a in range(kh):  # col2im: one strided slice-add per kernel offset, never per pixel
+        top = a * dilation[0]
+        rows = slice(top, top + sh * (ho - 1) + 1, sh)
+        for b in range(kw):
+            left = b * dilation[1]
+            dxp[:, rows, left:left + sw * (wo - 1) + 1:sw, :] += dpatches[:, :, :, a, b, :]
+    dx = dxp[:, ph:ph + h, pw:pw + wd, :].transpose(0, 3, 1, 2)
+    return dx, np.ascontiguousarray(dw.transpose(0, 3, 1, 2))
 
 
 # ---------------------------------------------------------------------------
@@ -303,14 +333,16 @@ def conv2d_fixed_input_op(x: np.ndarray, stride: Pair, padding: Pair, dilation: 
         _check_conv(x, w)
         n, o = x.shape[0], w.shape[0]
         ho, wo = _output_shape(x.shape, w.shape[2:], stride, padding, dilation, "conv2d")
-        y = patches_for(w.shape[2:]) @ w.reshape(o, -1).T
+        y = patches_for(w.shape[2:]) @ _weight_matrix(w).T
         return y.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
 
     def vjp(g, out, w):
         """dw = g^T @ patches (the input is a constant)."""
         _first_order("conv2d", g)
-        g_rows = g.transpose(0, 2, 3, 1).reshape(-1, w.shape[0])
-        return ((g_rows.T @ patches_for(w.shape[2:])).reshape(w.shape),)
+        o, c, kh, kw = w.shape
+        g_rows = g.transpose(0, 2, 3, 1).reshape(-1, o)
+        dw = (g_rows.T @ patches_for((kh, kw))).reshape(o, kh, kw, c)
+        return (np.ascontiguousarray(dw.transpose(0, 3, 1, 2)),)
 
     return Op("conv2d", name="conv2d" + _tag(stride=stride, padding=padding, dilation=dilation),
               arity=1, forward=forward, vjp=vjp, doc="2-d convolution of a constant input")

@@ -25,7 +25,7 @@ from .init import init_bound
 from .layers import Linear, ReLU, Sequential
 from .module import Module
 
-__all__ = ["Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Dropout", "SmallCNN"]
+__all__ = ["Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Dropout", "SmallCNN", "random_shift"]
 
 
 class Conv2d(Module):
@@ -131,16 +131,16 @@ class SmallCNN(Sequential):
     then relu; a 2x2 max-pool follows every block while the map is larger
     than 8x8, and always follows the last block.  Then Flatten, Dropout(p),
     Linear(-> ``hidden``, relu), Linear(-> ``num_classes``).  The defaults
-    (16, 32 channels; 64 hidden) on 8x8 digits::
+    (16, 32 channels; 128 hidden) on 8x8 digits::
 
         conv 1->16, relu, conv 16->32, relu, maxpool 2  (32 x 4 x 4 = 512)
-        flatten, dropout, linear 512->64, relu, linear 64->10
+        flatten, dropout 0.25, linear 512->128, relu, linear 128->10
 
     Flat input rows (N, image_size**2 * in_channels), as :func:`microgradx.data.load_digits`
     returns, are reshaped to (N, in_channels, image_size, image_size).
     """
 
-    def __init__(self, image_size: int = 8, channels: Sequence[int] = (16, 32), hidden: int = 64,
+    def __init__(self, image_size: int = 8, channels: Sequence[int] = (16, 32), hidden: int = 128,
                  num_classes: int = 10, *, in_channels: int = 1, dropout: float = 0.25,
                  seed: int | None = None, dtype: Any = np.float64) -> None:
         if not channels:
@@ -182,3 +182,28 @@ class SmallCNN(Sequential):
     def __repr__(self) -> str:
         return (f"SmallCNN(image_size={self.image_size}, channels={self.channels}, "
                 f"hidden={self.hidden}, num_classes={self.num_classes}, dropout={self.dropout})")
+
+
+def random_shift(x: np.ndarray, rng: np.random.Generator, *, image_size: int = 8, max_shift: int = 1,
+                 prob: float = 0.5) -> np.ndarray:
+    """Data augmentation: move each image by a random whole-pixel offset, filling with zeros.
+
+    With probability ``prob`` an image gets an offset (dy, dx) drawn uniformly
+    from {-max_shift, ..., max_shift}^2 (which may be (0, 0)); otherwise it is
+    unchanged.  ``x`` is flat rows (N, C*image_size**2) or images (N, C, H, W);
+    the result has the same shape and is a new array.
+    """
+    x = np.asarray(x)
+    flat = x.ndim == 2
+    images = x.reshape(len(x), -1, image_size, image_size) if flat else x
+    n, _, h, w = images.shape
+    m = int(max_shift)
+    padded = np.pad(images, ((0, 0), (0, 0), (m, m), (m, m)))
+    moved = rng.random(n) < prob
+    dy = np.where(moved, rng.integers(-m, m + 1, n), 0)
+    dx = np.where(moved, rng.integers(-m, m + 1, n), 0)
+    rows = (np.arange(h)[None, :] + m - dy[:, None])[:, None, :, None]
+    cols = (np.arange(w)[None, :] + m - dx[:, None])[:, None, None, :]
+    out = padded[np.arange(n)[:, None, None, None], np.arange(images.shape[1])[None, :, None, None],
+                 rows, cols]
+    return out.reshape(x.shape)
