@@ -112,24 +112,34 @@ MATMUL_NT = Op("@T", name="matmul_nt", arity=2, forward=_matmul_nt_forward, vjp=
                doc="a @ w.T for 2-d a and w: a dense layer without a transpose node")
 
 
-def linear_op(x: np.ndarray) -> Op:
-    """``x @ W.T + b`` for a constant 2-d batch ``x``: the first layer of a network, fused.
+def linear_op(x: np.ndarray, activation: Op | None = None) -> Op:
+    """``act(x @ W.T + b)`` for a constant 2-d batch ``x``: the first layer of a network, fused.
 
     The data are not graph inputs (nobody asks for d loss/d x), so the op has
     two node inputs, W (out, in) and b (out,), and the backward skips the
-    product that d/dx would cost:  dW = G^T x,  db = sum over the batch of G.
+    product that d/dx would cost.  With z = x W^T + b and G_z = G act'(z):
+    dW = G_z^T x,  db = sum over the batch of G_z.  ``activation`` is a
+    unary row of the table (relu, tanh, sigmoid) or None; its own forward
+    and rule are used, the rule given ``out`` in place of z, which is exact
+    for these three (relu: z > 0 iff out > 0; tanh and sigmoid read only out).
     """
+    if activation is not None and activation.name not in ("relu", "tanh", "sigmoid"):
+        raise ValueError(f"linear_op fuses relu, tanh or sigmoid, not {activation.name}")
 
     def forward(w, b):
-        out = x @ w.T
-        out += b
-        return out
+        z = x @ w.T
+        z += b
+        return z if activation is None else activation.forward(z)
 
     def vjp(g, out, w, b):
         _arrays_only("linear", g)
+        if activation is not None:
+            (g,) = activation.vjp(g, out, out)
         return g.T @ x, g.sum(axis=0)
 
-    return Op("linear", name="linear", arity=2, forward=forward, vjp=vjp, doc="x @ W.T + b, x constant")
+    symbol = "linear" if activation is None else f"linear+{activation}"
+    return Op(symbol, name="linear", arity=2, forward=forward, vjp=vjp,
+              doc="act(x @ W.T + b), x constant")
 
 
 # ---------------------------------------------------------------------------
@@ -150,7 +160,7 @@ def sum_op(axis: tuple[int, ...] | None, keepdims: bool) -> Op:
     """Sum over ``axis`` (normalised, None = all):  d(sum x)/dx_i = 1, so dx = g broadcast back."""
 
     def forward(x):
-        return np.sum(x, axis=axis, keepdims=keepdims)
+        return x.sum(axis=axis, keepdims=keepdims)
 
     def vjp(g, out, x):
         if not isinstance(x, np.ndarray):  # higher order: the same rule with node methods
@@ -179,7 +189,7 @@ def mean_op(axis: tuple[int, ...] | None, keepdims: bool) -> Op:
     """Mean over ``axis``:  d(mean x)/dx_i = 1/n with n the number of averaged elements."""
 
     def forward(x):
-        return np.mean(x, axis=axis, keepdims=keepdims)
+        return x.mean(axis=axis, keepdims=keepdims)
 
     def vjp(g, out, x):
         _arrays_only("mean", g)
@@ -195,7 +205,7 @@ def max_op(axis: tuple[int, ...] | None, keepdims: bool) -> Op:
     """Max over ``axis``: the gradient goes to the maximal elements, split evenly between ties."""
 
     def forward(x):
-        return np.max(x, axis=axis, keepdims=keepdims)
+        return x.max(axis=axis, keepdims=keepdims)
 
     def vjp(g, out, x):
         _arrays_only("max", g)
@@ -340,7 +350,7 @@ def clip_op(low: float | None, high: float | None) -> Op:
 # ---------------------------------------------------------------------------
 
 def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    shifted = x - np.max(x, axis=axis, keepdims=True)  # exp never overflows
+    shifted = x - x.max(axis=axis, keepdims=True)  # exp never overflows
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
@@ -359,33 +369,39 @@ def log_softmax_op(axis: int) -> Op:
               doc="log softmax over an axis")
 
 
-def softmax_cross_entropy_op(labels: np.ndarray) -> Op:
+def softmax_cross_entropy_op(labels: np.ndarray, classes: int) -> Op:
     """Mean cross-entropy of softmax(logits) against integer labels, fused.
 
     L = -(1/N) sum_n log softmax(x_n)_{y_n};   dL/dx_n = (softmax(x_n) - onehot(y_n)) / N.
-    The forward keeps e^(x - max) and its row sums, so the backward is one
-    division and one scatter.  ``labels`` must already be valid class ids.
+    Softmax is unchanged by shifting a row, so the forward shifts by the
+    largest logit of the whole batch (one cheap reduction) and only falls back
+    to per-row maxima when some row's sum would underflow.  It keeps
+    e^(x - shift) and the row sums, so the backward is one division and one
+    scatter.  ``labels`` must already be valid class ids in 0..classes-1.
     """
     n = len(labels)
-    rows = np.arange(n)
+    picks = np.arange(n) * classes + labels  # flat positions of the true classes
     saved = []
 
     def forward(x):
-        shifted = x - np.max(x, axis=1, keepdims=True)
+        shifted = x - x.max()
         e = np.exp(shifted)
-        total = np.sum(e, axis=1, keepdims=True)
+        total = e.sum(axis=1, keepdims=True)
+        if n and total.min() < 1e-30:  # a row far below the batch max: shift rows one by one
+            shifted = x - x.max(axis=1, keepdims=True)
+            e = np.exp(shifted)
+            total = e.sum(axis=1, keepdims=True)
         saved[:] = (e, total)
-        return np.asarray((np.log(total).sum() - shifted[rows, labels].sum()) / n, dtype=x.dtype)
+        return np.asarray((np.log(total).sum() - shifted.take(picks).sum()) / max(n, 1),
+                          dtype=x.dtype)
 
     def vjp(g, out, x):
         _arrays_only("softmax_cross_entropy", g)
-        if saved:
-            e, total = saved
-        else:
-            e = np.exp(x - np.max(x, axis=1, keepdims=True))
-            total = np.sum(e, axis=1, keepdims=True)
+        if not saved:
+            forward(x)
+        e, total = saved
         dx = e / total
-        dx[rows, labels] -= 1.0
+        dx.reshape(-1)[picks] -= 1.0
         dx *= g / n
         return (dx,)
 

@@ -50,6 +50,21 @@ def test_linear_gradients_for_constant_and_tensor_inputs():
     assert tensor_gradcheck(lambda xx, ww, bb: (xx @ ww.T + bb).tanh(), [x, w, b])
 
 
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear"])
+def test_linear_fused_constant_input_path_matches_the_general_path(activation):
+    x = np.random.default_rng(2).standard_normal((5, 3))
+    layer = Linear(3, 4, seed=0, activation=activation)
+    layer.bias.data[:] = [0.3, -0.2, 0.1, 0.0]
+    fast = layer(x)
+    fast.backward(np.ones(fast.shape))
+    fast_grads = [layer.weight.grad.copy(), layer.bias.grad.copy()]
+    layer.zero_grad()
+    slow = layer(Tensor(x))
+    slow.backward(np.ones(slow.shape))
+    assert np.allclose(fast.data, slow.data, atol=1e-14)
+    assert np.allclose(fast_grads[0], layer.weight.grad) and np.allclose(fast_grads[1], layer.bias.grad)
+
+
 def test_linear_rejects_inputs_with_the_wrong_width():
     with pytest.raises(ValueError, match=r"Linear\(3, 2\): input of shape \(4, 5\)"):
         Linear(3, 2, seed=0)(np.ones((4, 5)))

@@ -269,6 +269,15 @@ def test_fused_softmax_cross_entropy_gradients_and_value(n, c, seed):
     assert tensor_gradcheck(lambda t: F.softmax_cross_entropy(t, labels), [x])
 
 
+def test_softmax_cross_entropy_is_stable_when_rows_are_thousands_apart():
+    x = np.array([[1000.0, 0.0, 1.0], [-1000.0, -1001.0, -999.5]])
+    labels = np.array([1, 0])
+    loss = F.softmax_cross_entropy(Tensor(x), labels)
+    reference = -np.mean(Tensor(x).log_softmax().data[[0, 1], labels])
+    assert np.isfinite(loss.item()) and np.isclose(loss.item(), reference, rtol=1e-12)
+    assert tensor_gradcheck(lambda t: F.softmax_cross_entropy(t, labels), [x])
+
+
 def test_softmax_cross_entropy_rejects_out_of_range_labels():
     with pytest.raises(ValueError, match=r"labels must lie in 0..2"):
         F.softmax_cross_entropy(Tensor(np.zeros((2, 3))), np.array([0, 3]))

@@ -51,7 +51,7 @@ def softmax_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
     if n and labels.astype(np.int64, copy=False).view(np.uint64).max() >= classes:
         raise ValueError(f"softmax_cross_entropy: labels must lie in 0..{classes - 1}, found "
                          f"{labels.min()}..{labels.max()}")
-    return logits._unary(softmax_cross_entropy_op(labels))
+    return logits._unary(softmax_cross_entropy_op(labels, classes))
 
 
 def mse_loss(prediction: Tensor, target: Any) -> Tensor:

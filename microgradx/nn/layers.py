@@ -24,6 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..tensor import Tensor
+from ..ops import RELU, SIGMOID, TANH
 from ..tensor_ops import MATMUL_NT, linear_op
 from .init import check_activation, make_rng, sample_weights
 from .module import Module
@@ -66,6 +67,7 @@ class Identity(Module):
         return x
 
 
+_FUSED = {"relu": RELU, "tanh": TANH, "sigmoid": SIGMOID}  # table rows a constant-input layer fuses
 _ACTIVATION_MODULES = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "linear": Identity}
 
 
@@ -110,13 +112,12 @@ class Linear(Module):
             if x.shape[1] != w.data.shape[1]:
                 raise ValueError(f"Linear({self.nin}, {self.nout}): input of shape {x.shape} must "
                                  f"have {self.nin} columns")
-            z = w._binary(linear_op(x), b)
-        else:
-            x = _as_input(x, w.dtype)
-            if x.shape[-1:] != (self.nin,):
-                raise ValueError(f"Linear({self.nin}, {self.nout}): input of shape {x.shape} must "
-                                 f"end in {self.nin} features")
-            z = (x._binary(MATMUL_NT, w) if x.ndim == 2 else x @ w.T) + b
+            return w._binary(linear_op(x, _FUSED.get(self.activation)), b)
+        x = _as_input(x, w.dtype)
+        if x.shape[-1:] != (self.nin,):
+            raise ValueError(f"Linear({self.nin}, {self.nout}): input of shape {x.shape} must "
+                             f"end in {self.nin} features")
+        z = (x._binary(MATMUL_NT, w) if x.ndim == 2 else x @ w.T) + b
         act = self.activation
         if act == "relu":
             return z.relu()
