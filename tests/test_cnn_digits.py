@@ -1,7 +1,7 @@
 """The CNN recipe on the 8x8 digits, and the shift augmentation it uses.
 
-Recipe (documented in the README): SmallCNN(seed) = conv 1->16, relu,
-conv 16->32, relu, maxpool 2, flatten, dropout 0.25, linear 512->128, relu,
+Recipe (documented in the README): SmallCNN(seed) = conv 1->32, relu,
+conv 32->64, relu, maxpool 2, flatten, dropout 0.25, linear 1024->128, relu,
 linear 128->10; Adam, lr 2e-3 on a cosine schedule to 0 over 20 epochs,
 batches of 32, each image shifted by up to one pixel with probability 1/2.
 """

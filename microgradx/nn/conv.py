@@ -131,16 +131,16 @@ class SmallCNN(Sequential):
     then relu; a 2x2 max-pool follows every block while the map is larger
     than 8x8, and always follows the last block.  Then Flatten, Dropout(p),
     Linear(-> ``hidden``, relu), Linear(-> ``num_classes``).  The defaults
-    (16, 32 channels; 128 hidden) on 8x8 digits::
+    (32, 64 channels; 128 hidden) on 8x8 digits::
 
-        conv 1->16, relu, conv 16->32, relu, maxpool 2  (32 x 4 x 4 = 512)
-        flatten, dropout 0.25, linear 512->128, relu, linear 128->10
+        conv 1->32, relu, conv 32->64, relu, maxpool 2  (64 x 4 x 4 = 1024)
+        flatten, dropout 0.25, linear 1024->128, relu, linear 128->10
 
     Flat input rows (N, image_size**2 * in_channels), as :func:`microgradx.data.load_digits`
     returns, are reshaped to (N, in_channels, image_size, image_size).
     """
 
-    def __init__(self, image_size: int = 8, channels: Sequence[int] = (16, 32), hidden: int = 128,
+    def __init__(self, image_size: int = 8, channels: Sequence[int] = (32, 64), hidden: int = 128,
                  num_classes: int = 10, *, in_channels: int = 1, dropout: float = 0.25,
                  seed: int | None = None, dtype: Any = np.float64) -> None:
         if not channels:
