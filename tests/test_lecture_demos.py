@@ -86,12 +86,12 @@ def test_one_d_network_gradients_equal_the_hand_written_chain_rule(x, y, t1, t0,
 @pytest.mark.slow
 def test_scalar_mlp_reaches_90_percent_on_digits():
     # Recipe: MLP(64, [32, 10]) relu (He init, seed 0), softmax cross-entropy, batch 32,
-    # SGD lr 0.1 momentum 0.9, 4 epochs on the 80/20 split (seed 0).
+    # SGD lr 0.1 momentum 0.9, 3 epochs on the 80/20 split (seed 0): 92.5% (seeds 1, 2: 93.9%, 92.5%).
     split = load_digits()
     net = MLP(64, [32, 10], seed=0)
     opt = SGD(net.parameters(), lr=0.1, momentum=0.9)
     start = time.perf_counter()
-    for epoch in range(4):
+    for epoch in range(3):
         for xb, yb in iterate_minibatches(split.x_train, split.y_train, 32, seed=epoch):
             loss = losses.batch_loss(losses.softmax_cross_entropy, [net(x) for x in xb], yb)
             opt.zero_grad()
@@ -100,5 +100,5 @@ def test_scalar_mlp_reaches_90_percent_on_digits():
     with no_grad():
         predictions = [int(np.argmax([v.data for v in net(x)])) for x in split.x_test]
     accuracy = np.mean(np.array(predictions) == split.y_test)
-    print(f"digits: test accuracy {accuracy:.4f} after 4 epochs in {time.perf_counter() - start:.1f} s")
+    print(f"digits: test accuracy {accuracy:.4f} after 3 epochs in {time.perf_counter() - start:.1f} s")
     assert accuracy >= 0.90
