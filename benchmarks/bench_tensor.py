@@ -12,8 +12,12 @@
    seed 0, same initial weights.  Time and test accuracy.
 
 microgradx's Adam is ``microgradx.optim.Adam``; the NumPy baseline updates its
-arrays in place with the same formula; PyTorch uses ``torch.optim.Adam`` with
-one thread.  torch is optional: without it its columns say "absent".
+arrays in place with the same formula; PyTorch uses ``torch.optim.Adam``.
+Everyone computes on one thread (``torch.set_num_threads(1)``, NumPy's BLAS
+limited through threadpoolctl when installed; ``--blas-threads`` changes
+that): on a shared 2-core machine a multi-threaded BLAS that loses a core
+makes matmul-bound timings swing tenfold.  torch is optional: without it
+its columns are skipped with a message.
 """
 
 from __future__ import annotations
@@ -195,7 +199,22 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15, help="interleaved timing rounds per case")
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    parser.add_argument("--blas-threads", type=int, default=1, help="NumPy BLAS threads (default 1)")
     args = parser.parse_args(argv)
+    try:
+        from threadpoolctl import threadpool_limits
+        limits = threadpool_limits(limits=args.blas_threads, user_api="blas")
+    except ImportError:
+        limits = None
+        print("threadpoolctl is not installed: NumPy's BLAS uses its default thread count")
+    try:
+        run(args)
+    finally:
+        if limits is not None:
+            limits.restore_original_limits()
+
+
+def run(args) -> None:
     repeats = 3 if args.quick else args.repeats
     names = [name for name, _ in contenders()]
     if torch is None:
