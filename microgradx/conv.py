@@ -185,11 +185,14 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, stride: Any = 1, padding: Any =
 
 
 def conv2d_backward(g: np.ndarray, x: np.ndarray, w: np.ndarray, stride: Any = 1,
-                    padding: Any = 0, dilation: Any = 1) -> tuple[np.ndarray, np.ndarray]:
+                    padding: Any = 0, dilation: Any = 1, *,
+                    patches: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Gradients (dx, dw) of conv2d given g = dL/dy (N, O, Ho, Wo).
 
     dw[o,c,a,b] = sum_{n,i,j} g[n,o,i,j] xp[n,c,s i + d a, s j + d b]   (g^T @ patches);
     dxp[n,c,s i + d a, s j + d b] += sum_o g[n,o,i,j] w[o,c,a,b]        (g @ w, then col2im).
+
+    ``patches``: the forward's im2col matrix, if the caller kept it (saves gathering it again).
     """
     stride, padding, dilation = _pair(stride, "stride", 1), _pair(padding, "padding", 0), \
         _pair(dilation, "dilation", 1)
@@ -198,7 +201,9 @@ def conv2d_backward(g: np.ndarray, x: np.ndarray, w: np.ndarray, stride: Any = 1
     o, _, kh, kw = w.shape
     ho, wo = g.shape[2:]
     g_rows = g.transpose(0, 2, 3, 1).reshape(n * ho * wo, o)  # free when g came from forward
-    dw = (g_rows.T @ _patches(x, (kh, kw), stride, padding, dilation)).reshape(o, kh, kw, c)
+    if patches is None:  # the forward's patches, when the caller kept them
+        patches = _patches(x, (kh, kw), stride, padding, dilation)
+    dw = (g_rows.T @ patches).reshape(o, kh, kw, c)
     dpatches = (g_rows @ _weight_matrix(w)).reshape(n, ho, wo, kh, kw, c)
     ph, pw = padding
     h, wd = x.shape[2:]
@@ -300,16 +305,26 @@ def _tag(**constants: Any) -> str:
     return "[" + ", ".join(f"{k}={v}" for k, v in constants.items()) + "]"
 
 
-@lru_cache(maxsize=256)
 def conv2d_op(stride: Pair, padding: Pair, dilation: Pair) -> Op:
-    """conv2d of an input node x and a weight node w; vjp gives (dx, dw), see :func:`conv2d_backward`."""
+    """conv2d of an input node x and a weight node w; vjp gives (dx, dw), see :func:`conv2d_backward`.
+
+    One op per call (not cached): it keeps the patches its forward built, so
+    the backward does not gather them again (the rule recomputes them if it
+    is ever handed a different input).
+    """
+    saved: list = []
 
     def forward(x, w):
-        return conv2d_forward(x, w, stride, padding, dilation)
+        patches = _patches(x, w.shape[2:], stride, padding, dilation)
+        saved[:] = [x, patches]
+        n, o = x.shape[0], w.shape[0]
+        ho, wo = _output_shape(x.shape, w.shape[2:], stride, padding, dilation, "conv2d")
+        return (patches @ _weight_matrix(w).T).reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
 
     def vjp(g, out, x, w):
         _first_order("conv2d", g)
-        return conv2d_backward(g, x, w, stride, padding, dilation)
+        patches = saved[1] if saved and saved[0] is x else None
+        return conv2d_backward(g, x, w, stride, padding, dilation, patches=patches)
 
     return Op("conv2d", name="conv2d" + _tag(stride=stride, padding=padding, dilation=dilation),
               arity=2, forward=forward, vjp=vjp, doc="2-d convolution (cross-correlation)")

@@ -10,7 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from microgradx import no_grad
-from microgradx.conv import avg_pool2d, conv2d, conv2d_forward, dropout, flatten, max_pool2d
+from microgradx.conv import (
+    avg_pool2d, conv2d, conv2d_backward, conv2d_forward, conv2d_op, dropout, flatten, max_pool2d,
+)
 from microgradx.gradcheck import tensor_gradcheck
 from microgradx.nn.conv import AvgPool2d, Conv2d, Dropout, Flatten, MaxPool2d, SmallCNN
 from microgradx.tensor import Tensor
@@ -65,6 +67,16 @@ def test_conv2d_on_an_array_input_equals_conv2d_on_a_tensor_input():
     w.zero_grad()
     b.sum().backward()
     np.testing.assert_allclose(w.grad, first, rtol=1e-12)
+
+
+def test_conv2d_op_rule_handed_another_input_recomputes_its_patches():
+    rng = np.random.default_rng(0)
+    x1, x2, w = rng.normal(size=(1, 2, 5, 5)), rng.normal(size=(1, 2, 5, 5)), rng.normal(size=(3, 2, 3, 3))
+    op = conv2d_op((1, 1), (1, 1), (1, 1))
+    out = op.forward(x1, w)
+    g = rng.normal(size=out.shape)
+    for got, expected in zip(op.vjp(g, out, x2, w), conv2d_backward(g, x2, w, 1, 1)):
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
 @given(pool_problems())
