@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .ops import Op
+from .ops import RELU, Op
 
 __all__ = [
     "unbroadcast", "normalize_axis", "MATMUL", "MATMUL_NT", "linear_op", "sum_op", "mean_op", "max_op", "reshape_op",
@@ -129,6 +129,8 @@ def linear_op(x: np.ndarray, activation: Op | None = None) -> Op:
     def forward(w, b):
         z = x @ w.T
         z += b
+        if activation is RELU:  # z is a fresh buffer: clamp it in place rather than allocate another
+            return np.maximum(z, 0.0, out=z)
         return z if activation is None else activation.forward(z)
 
     def vjp(g, out, w, b):
