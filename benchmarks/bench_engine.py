@@ -158,44 +158,51 @@ def first_order_backward(root) -> None:
     collecting = gc.isenabled()
     gc.disable()
     stack = [root]
+    pop, push = stack.pop, stack.append
     found = fired = 1
     while stack:  # pass 1: count parents, zero intermediate grads
-        node = stack.pop()
+        node = pop()
         for child in (node._a, node._b):
             if child is None:
                 break
-            if not child._n:
-                stack.append(child)
+            seen = child._n
+            child._n = seen + 1
+            if not seen:
+                push(child)
                 found += 1
                 if child._op:
                     child.grad = 0.0
-            child._n += 1
     root.grad = 1.0
     ready = [root]
+    pop, push = ready.pop, ready.append
     while ready:  # pass 2: a node's grad is complete once all of its parents have fired
-        node = ready.pop()
+        node = pop()
         op = node._op
         if not op:
             continue
-        a, b = node._a, node._b
+        a = node._a
+        b = node._b
         if b is None:
             (ga,) = op.vjp(node.grad, node.data, a.data)
-            a.grad += ga
-            a._n -= 1
-            if not a._n:
-                ready.append(a)
+            a.grad = a.grad + ga
+            left = a._n - 1
+            a._n = left
+            if not left:
+                push(a)
                 fired += 1
         else:
             ga, gb = op.vjp(node.grad, node.data, a.data, b.data)
-            a.grad += ga
-            b.grad += gb
-            a._n -= 1
-            if not a._n:
-                ready.append(a)
+            a.grad = a.grad + ga
+            b.grad = b.grad + gb
+            left = a._n - 1
+            a._n = left
+            if not left:
+                push(a)
                 fired += 1
-            b._n -= 1
-            if not b._n:
-                ready.append(b)
+            left = b._n - 1
+            b._n = left
+            if not left:
+                push(b)
                 fired += 1
     if collecting:
         gc.enable()
@@ -224,12 +231,14 @@ def cell_first_order_cost(n: int, reps: int) -> dict:
         if [leaf.grad for leaf in leaves] != expected:
             raise AssertionError(f"first_order_backward disagrees with the engine on {shape}")
         times = {"engine": [], "minimal": []}
-        for _ in range(reps):
-            for name, fn in (("engine", lambda: backward(root, 1.0)), ("minimal", lambda: first_order_backward(root))):
+        runners = [("engine", lambda: backward(root, 1.0)), ("minimal", lambda: first_order_backward(root))]
+        for rep in range(reps):
+            for name, fn in runners[::1 if rep % 2 else -1]:  # alternate who goes first
                 t0 = time.perf_counter_ns()
                 fn()
                 times[name].append((time.perf_counter_ns() - t0) / nodes)
-        result[shape] = {name: min(ts) for name, ts in times.items()}
+        # Median, not min: times drift over repetitions, and the fastest run is whichever came first.
+        result[shape] = {name: statistics.median(ts) for name, ts in times.items()}
         del root
         gc.collect()
     return result
@@ -339,8 +348,8 @@ def main() -> None:
     print(f"\nmicrograd backward() under the default recursion limit ({depth['limit']}) raises RecursionError "
           f"from a chain depth of {depth['depth']} ops; microgradx back-propagates a {fmt_n(big)}-node chain.")
 
-    cost = in_subprocess(kind="first_order", n=n, reps=5 if args.quick else 9)
-    print(f"\nFirst-order path cost of higher-order support (N = {fmt_n(n)}, best of interleaved runs, ns/node):")
+    cost = in_subprocess(kind="first_order", n=n, reps=6 if args.quick else 10)
+    print(f"\nFirst-order path cost of higher-order support (N = {fmt_n(n)}, median of interleaved runs, ns/node):")
     print("  microgradx.autograd.backward vs a minimal first-order-only backward (same order, no create_graph branch)")
     for shape in SHAPES:
         c = cost[shape]
