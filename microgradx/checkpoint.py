@@ -6,7 +6,8 @@ A model file holds, with ``allow_pickle=False`` (so loading one can never run co
   (``layers.0.weight``, ...), written bit for bit;
 * :data:`HEADER_KEY`: a uint8 array of UTF-8 JSON with the format name and
   version, the architecture (``engine``, ``kind`` and the constructor
-  arguments such as ``nin``, ``nouts``, ``activation``), the name, shape and
+  arguments such as ``nin``, ``nouts``, ``activation`` for an MLP, or
+  ``image_size``, ``channels``, ``hidden`` for a CNN), the name, shape and
   dtype of every array, and free-form user ``metadata``.
 
 Saving writes a temporary file in the target's directory, flushes and fsyncs
@@ -103,6 +104,9 @@ def _tensor_mlp_arch(model: Any) -> dict[str, Any]:
 register_model("tensor", "mlp", "microgradx.nn.layers:TensorMLP",
                ("nin", "nouts", "activation", "dtype"), _tensor_mlp_arch)
 register_model("scalar", "mlp", "microgradx.nn.scalar:MLP", ("nin", "nouts", "activation"), _mlp_arch)
+# SmallCNN keeps its constructor arguments as attributes (channels as a list, dtype as its name).
+register_model("tensor", "cnn", "microgradx.nn.conv:SmallCNN",
+               ("image_size", "channels", "hidden", "num_classes", "in_channels", "dropout", "dtype"))
 
 
 def model_kinds() -> list[tuple[str, str]]:

@@ -252,3 +252,51 @@ def test_file_of_one_engine_rebuilds_that_engine(tmp_path):
     _, header = load_state(tmp_path / "s.npz")
     assert (header["engine"], header["kind"], header["arch"]) == (
         "scalar", "mlp", {"nin": 2, "nouts": [3, 2], "activation": "relu"})
+
+
+def _trained_looking_cnn(dtype=np.float64):
+    from microgradx.nn.conv import SmallCNN
+    model = SmallCNN(channels=(4, 8), hidden=16, seed=3, dtype=dtype)
+    for p in model.parameters():  # awkward bits, and nonzero biases
+        p.data[...] = p.data * np.pi + np.asarray(1e-30, dtype=dtype)
+    return model
+
+
+def test_cnn_round_trip_is_bitwise(tmp_path):
+    model = _trained_looking_cnn()
+    save_model(tmp_path / "cnn.npz", model)
+    again = load_model(tmp_path / "cnn.npz")
+    before, after = model.state_dict(), again.state_dict()
+    assert list(before) == list(after)
+    for name in before:
+        assert before[name].dtype == after[name].dtype
+        assert before[name].tobytes() == after[name].tobytes()
+
+
+def test_cnn_file_loads_as_a_small_cnn_giving_identical_logits(tmp_path):
+    from microgradx import no_grad
+    from microgradx.nn.conv import SmallCNN
+    model = _trained_looking_cnn()
+    save_model(tmp_path / "cnn.npz", model)
+    again = load_model(tmp_path / "cnn.npz")
+    assert type(again) is SmallCNN
+    assert (again.image_size, again.channels, again.hidden, again.num_classes, again.in_channels,
+            again.dropout) == (8, [4, 8], 16, 10, 1, 0.25)
+    x = np.random.default_rng(0).random((7, 64))
+    model.eval(), again.eval()
+    with no_grad():
+        assert model(x).data.tobytes() == again(x).data.tobytes()
+
+
+def test_cnn_header_records_its_architecture(tmp_path):
+    save_model(tmp_path / "cnn.npz", _trained_looking_cnn())
+    _, header = load_state(tmp_path / "cnn.npz")
+    assert (header["engine"], header["kind"]) == ("tensor", "cnn")
+    assert header["arch"] == {"image_size": 8, "channels": [4, 8], "hidden": 16, "num_classes": 10,
+                              "in_channels": 1, "dropout": 0.25, "dtype": "float64"}
+
+
+def test_float32_cnn_keeps_its_dtype(tmp_path):
+    save_model(tmp_path / "cnn.npz", _trained_looking_cnn(np.float32))
+    again = load_model(tmp_path / "cnn.npz")
+    assert {p.data.dtype for p in again.parameters()} == {np.dtype(np.float32)}
