@@ -31,7 +31,12 @@ from .autograd import no_grad
 from .data import DataSplit, iterate_minibatches
 from .engine import Value
 
-__all__ = ["fit", "evaluate", "plot_history", "History", "EpochRecord", "Metrics", "StopTraining", "engine_of"]
+__all__ = ["fit", "evaluate", "plot_history", "cosine_schedule", "History", "EpochRecord", "Metrics",
+           "StopTraining", "engine_of"]
+
+#: ``augment(x_batch, rng) -> x_batch``: a random change to a training batch (same shape), e.g.
+#: :func:`microgradx.nn.conv.random_shift`.
+Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
 
 class StopTraining(Exception):
@@ -202,6 +207,7 @@ def fit(
     loss: str | Callable = "cross_entropy",
     seed: int = 0,
     callbacks: Sequence[Callable[[EpochRecord, History], Any]] = (),
+    augment: Augment | None = None,
     progress: bool = True,
     stream: Any = None,
 ) -> History:
@@ -210,7 +216,11 @@ def fit(
     Each epoch visits the training set once in a fresh seeded order, in
     minibatches of ``batch_size``; after it, the test accuracy is measured and
     each callback is called as ``callback(record, history)`` (raise
-    :class:`StopTraining` to end early).  A loss that is NaN or infinite stops
+    :class:`StopTraining` to end early).  ``augment(xb, rng)``, if given, replaces
+    each training batch before the forward pass (never the test set); ``rng`` is
+    the same seeded generator that orders the batches, so a run repeats exactly.
+    A learning-rate schedule lives in the optimizer (``scheduler=``, e.g.
+    :func:`cosine_schedule`).  A loss that is NaN or infinite stops
     training before its step is applied; ``history.stopped`` then says at which
     epoch and step.  ``progress`` shows a tqdm bar (plain lines if tqdm is not
     installed) on ``stream`` (default stderr).  The model is left in eval mode.
@@ -219,6 +229,8 @@ def fit(
         raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    if augment is not None and not callable(augment):
+        raise TypeError(f"augment must be a function (x_batch, rng) -> x_batch, got {augment!r}")
     engine = _adapter(model)
     loss_fn = _loss_function(loss, engine)
     stream = stream if stream is not None else sys.stderr
@@ -234,6 +246,8 @@ def fit(
             loss_sum, correct, seen = 0.0, 0, 0
             for xb, yb in iterate_minibatches(data.x_train, data.y_train, batch_size, rng=rng):
                 step += 1
+                if augment is not None:
+                    xb = _augmented(augment, xb, rng)
                 # A diverging run is caught just below, by name; NumPy's warnings would only add noise.
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     logits = engine.logits(model, xb)
@@ -269,6 +283,30 @@ def fit(
         bar.close()
         _set_mode(model, False)
     return history
+
+
+def _augmented(augment: Augment, xb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    out = np.asarray(augment(xb, rng))
+    if out.shape != xb.shape:
+        raise ValueError(f"augment returned shape {out.shape} for a batch of shape {xb.shape}; "
+                         "it must keep the shape")
+    return out
+
+
+def cosine_schedule(lr: float, total_steps: int) -> Callable[[int], float]:
+    """``f(step) = lr * (1 + cos(pi * step / total_steps)) / 2``: from ``lr`` at step 0 down to 0.
+
+    Pass it to an optimizer as ``scheduler=``; ``total_steps`` is
+    ``epochs * ceil(num_train / batch_size)``.
+    """
+    if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
+        raise ValueError(f"total_steps must be an integer >= 1, got {total_steps!r}")
+    lr0 = float(lr)
+
+    def schedule(step: int) -> float:
+        return lr0 * 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps))
+
+    return schedule
 
 
 class _Progress:

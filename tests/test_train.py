@@ -12,7 +12,8 @@ from microgradx.data import DataSplit, make_blobs, make_xor
 from microgradx.nn import MLP
 from microgradx.nn.module import Module
 from microgradx.tensor import Tensor
-from microgradx.train import EpochRecord, History, StopTraining, engine_of, evaluate, fit
+from microgradx.train import (EpochRecord, History, StopTraining, cosine_schedule, engine_of, evaluate,
+                              fit)
 
 
 class PlainSGD:
@@ -137,6 +138,75 @@ def test_scalar_and_tensor_losses_agree():
     x, y = make_blobs(10, seed=1)
     a, b = evaluate(scalar, x, y), evaluate(tensor, x, y)
     assert a.loss == pytest.approx(b.loss, rel=1e-12) and a.accuracy == b.accuracy
+
+
+def test_augment_changes_every_training_batch_and_never_the_test_set():
+    x, y = make_blobs(60, separation=4.0, seed=0)
+    data = DataSplit(x_train=x, y_train=y, x_test=x + 1000.0, y_test=y, name="toy", num_classes=2)
+    seen = []
+
+    def record(xb, rng):
+        seen.append(xb.copy())
+        return xb
+
+    model = TensorLinear(2, 2)
+    fit(model, data, optimizer=PlainSGD(model.parameters(), 0.1), epochs=2, batch_size=16,
+        augment=record, progress=False)
+    assert len(seen) == 2 * 4  # 60 examples in batches of 16: 4 steps per epoch
+    assert sorted(np.concatenate(seen).tolist()) == sorted(np.concatenate([x, x]).tolist())
+
+
+def test_augment_replaces_the_batch_the_model_trains_on():
+    model = TensorLinear(2, 2)
+    history = fit(model, _blobs(), optimizer=PlainSGD(model.parameters(), 0.5), epochs=5,
+                  batch_size=8, augment=lambda xb, rng: -xb, progress=False)
+    # trained on mirrored points, the model labels the real (unmirrored) test set backwards
+    assert history.final.train_acc == 1.0 and history.final.test_acc == 0.0
+
+
+def test_fit_with_augment_matches_a_hand_written_loop_with_one_seeded_generator():
+    from microgradx.data import iterate_minibatches
+    from microgradx.nn.functional import softmax_cross_entropy
+    data = _blobs()
+
+    def jitter(xb, rng):
+        return xb + rng.normal(0.0, 0.5, xb.shape)
+
+    model = TensorLinear(2, 2)
+    fit(model, data, optimizer=PlainSGD(model.parameters(), 0.2), epochs=3, batch_size=7, seed=4,
+        augment=jitter, progress=False)
+    by_hand = TensorLinear(2, 2)
+    optimizer, rng = PlainSGD(by_hand.parameters(), 0.2), np.random.default_rng(4)
+    for _ in range(3):
+        for xb, yb in iterate_minibatches(data.x_train, data.y_train, 7, rng=rng):
+            loss = softmax_cross_entropy(by_hand(Tensor(jitter(xb, rng))), yb)
+            by_hand.zero_grad()
+            loss.backward()
+            optimizer.step()
+    assert model.weight.data.tobytes() == by_hand.weight.data.tobytes()
+
+
+def test_augment_that_changes_the_batch_shape_is_a_clear_error():
+    model = TensorLinear(2, 2)
+    with pytest.raises(ValueError, match=r"augment returned shape \(8, 1\) for a batch of shape \(8, 2\)"):
+        fit(model, _blobs(), optimizer=PlainSGD(model.parameters(), 0.1), epochs=1, batch_size=8,
+            augment=lambda xb, rng: xb[:, :1], progress=False)
+
+
+def test_cosine_schedule_falls_from_lr_to_zero_along_half_a_cosine():
+    schedule = cosine_schedule(0.2, 100)
+    assert schedule(0) == 0.2
+    assert schedule(50) == pytest.approx(0.1)
+    assert schedule(25) == pytest.approx(0.1 * (1 + np.cos(np.pi / 4)))
+    assert schedule(100) == pytest.approx(0.0, abs=1e-15) and schedule(150) == schedule(100)
+
+
+def test_cosine_schedule_drives_an_optimizer_per_step():
+    from microgradx.optim import SGD
+    model = TensorLinear(2, 2)
+    optimizer = SGD(model.parameters(), lr=1.0, scheduler=cosine_schedule(0.4, 8))
+    fit(model, _blobs(), optimizer=optimizer, epochs=2, batch_size=16, progress=False)
+    assert optimizer.steps == 8 and optimizer.lr == pytest.approx(cosine_schedule(0.4, 8)(7))
 
 
 def test_too_few_outputs_is_a_clear_error():
