@@ -305,3 +305,30 @@ def test_create_graph_through_a_matrix_row_without_support_says_so():
     x = Tensor(np.ones((2, 2)))
     with pytest.raises(NotImplementedError, match="max: create_graph=True"):
         x.max(axis=0).sum().backward(create_graph=True)
+
+
+# -- unary rows on arrays, and the dense-layer rows -------------------------------------
+
+@pytest.mark.parametrize("op", [op for op in __import__("microgradx").ops.TABLE.values() if op.arity == 1],
+                         ids=lambda op: op.name)
+@settings(max_examples=10)
+@given(shape=shapes, seed=seeds)
+def test_unary_table_rows_on_arrays_of_any_shape(op, shape, seed):
+    low, high = op.domain[0]
+    x = np.random.default_rng(seed).uniform(low, high, size=shape)
+    x = np.where(np.abs(x) < 0.05, 0.1, x) if op.kinks else x
+    assert tensor_gradcheck(lambda t: t._unary(op), [x])
+
+
+def test_matmul_nt_row_gradients():
+    from microgradx.tensor_ops import MATMUL_NT
+    assert tensor_gradcheck(lambda a, w: a._binary(MATMUL_NT, w), [_rand(0, (4, 3)), _rand(1, (5, 3))])
+
+
+@pytest.mark.parametrize("activation", [None, "RELU", "TANH", "SIGMOID"])
+def test_linear_row_with_constant_input_gradients(activation):
+    from microgradx import ops
+    from microgradx.tensor_ops import linear_op
+    x = _rand(0, (4, 3))
+    act = getattr(ops, activation) if activation else None
+    assert tensor_gradcheck(lambda w, b: w._binary(linear_op(x, act), b), [_rand(1, (2, 3)), _rand(2, (2,))])
