@@ -165,9 +165,9 @@ def sum_op(axis: tuple[int, ...] | None, keepdims: bool) -> Op:
         return x.sum(axis=axis, keepdims=keepdims)
 
     def vjp(g, out, x):
-        if not isinstance(x, np.ndarray):  # higher order: the same rule with node methods
+        if hasattr(g, "_op"):  # higher order, g a node: the same rule with node methods
             return (_node_expand(g, axis, keepdims, x.ndim) * np.ones(x.shape, x.dtype),)
-        return (np.broadcast_to(_expand(g, axis, keepdims, x.ndim), x.shape),)
+        return (np.broadcast_to(_expand(np.asarray(g), axis, keepdims, x.ndim), x.shape),)
 
     return Op("sum", name=f"sum{_tag(axis, keepdims)}", arity=1, forward=forward, vjp=vjp,
               doc=f"sum over axis {axis}")

@@ -332,3 +332,24 @@ def test_linear_row_with_constant_input_gradients(activation):
     x = _rand(0, (4, 3))
     act = getattr(ops, activation) if activation else None
     assert tensor_gradcheck(lambda w, b: w._binary(linear_op(x, act), b), [_rand(1, (2, 3)), _rand(2, (2,))])
+
+
+def test_second_derivatives_through_matmul_broadcast_add_reshape_and_transpose():
+    """d/dW of sum(d f/dW * V) for f = sum(tanh(x @ W + b).reshape(-1) ** 2), against differences."""
+    from microgradx import grad
+    x, w0, b0, v = _rand(0, (3, 2)), _rand(1, (2, 4)), _rand(2, (4,)), _rand(3, (2, 4))
+
+    def f(w):
+        return ((Tensor(x) @ w + Tensor(b0)).tanh().T.reshape(-1) ** 2).sum()
+
+    def first(w_array):
+        w = Tensor(w_array)
+        f(w).backward()
+        return w.grad
+
+    w = Tensor(w0)
+    (gw,) = grad(f(w), [w], create_graph=True)
+    (hv,) = grad((gw * Tensor(v)).sum(), [w])
+    eps = 1e-6
+    numeric = (first(w0 + eps * v) - first(w0 - eps * v)) / (2 * eps)  # Hessian times v
+    assert np.allclose(hv, numeric, atol=1e-6)
