@@ -41,6 +41,8 @@ def unbroadcast(grad: Any, shape: tuple) -> Any:
     if gshape == shape:
         return grad
     lead = len(gshape) - len(shape)
+    if lead == 1 and gshape[1:] == shape:  # a bias broadcast over the batch: the common case
+        return grad.sum(axis=0)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
     return grad.sum(axis=axes).reshape(shape) if axes else grad.reshape(shape)
@@ -371,6 +373,14 @@ def log_softmax_op(axis: int) -> Op:
               doc="log softmax over an axis")
 
 
+@lru_cache(maxsize=64)
+def _row_starts(n: int, classes: int) -> np.ndarray:
+    """Flat index of each row's first element in an (n, classes) array (cached: one per batch shape)."""
+    starts = np.arange(n) * classes
+    starts.flags.writeable = False
+    return starts
+
+
 def softmax_cross_entropy_op(labels: np.ndarray, classes: int) -> Op:
     """Mean cross-entropy of softmax(logits) against integer labels, fused.
 
@@ -382,7 +392,7 @@ def softmax_cross_entropy_op(labels: np.ndarray, classes: int) -> Op:
     scatter.  ``labels`` must already be valid class ids in 0..classes-1.
     """
     n = len(labels)
-    picks = np.arange(n) * classes + labels  # flat positions of the true classes
+    picks = _row_starts(n, classes) + labels  # flat positions of the true classes
     saved = []
 
     def forward(x):

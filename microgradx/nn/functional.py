@@ -36,16 +36,18 @@ def softmax_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
     """
     if not isinstance(logits, Tensor):
         logits = Tensor(logits)
-    if logits.ndim == 1:
+    shape = logits.data.shape
+    if len(shape) == 1:
         return softmax_cross_entropy(logits.reshape(1, -1), np.reshape(labels, (1,)))
-    if logits.ndim != 2:
-        raise ValueError(f"softmax_cross_entropy: logits must be (batch, classes), got shape {logits.shape}")
-    n, classes = logits.shape
-    labels = np.asarray(labels)
+    if len(shape) != 2:
+        raise ValueError(f"softmax_cross_entropy: logits must be (batch, classes), got shape {shape}")
+    n, classes = shape
+    if type(labels) is not np.ndarray:
+        labels = np.asarray(labels)
     if labels.dtype.kind not in "iu":
         raise TypeError(f"softmax_cross_entropy: labels must be integer class ids, got dtype {labels.dtype}")
     if labels.shape != (n,):
-        raise ValueError(f"softmax_cross_entropy: logits of shape {logits.shape} need labels of "
+        raise ValueError(f"softmax_cross_entropy: logits of shape {shape} need labels of "
                          f"shape ({n},), got {labels.shape}")
     # Seen as unsigned, a negative id is huge: one max() checks both ends of the range.
     if n and labels.astype(np.int64, copy=False).view(np.uint64).max() >= classes:
