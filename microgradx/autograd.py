@@ -75,30 +75,41 @@ def enable_grad() -> Iterator[None]:
         GRAD_MODE.enabled = previous
 
 
-def _count_parents(root: Any, reset_grads: bool = False) -> int:
+def _count_parents(root: Any, reset_grads: bool = False) -> tuple[int, int]:
     """Pass 1 of Kahn's algorithm: store in each node's ``_n`` how many parents it has.
 
-    Returns how many nodes were found.  With ``reset_grads`` every intermediate
-    node found gets ``grad = 0`` on the way (the start of a backward pass).
-    The counts live in the nodes rather than in a dict: no hashing, and pass 2
-    brings every count back to 0.
+    Returns how many nodes were found, and how many of them are not leaves.
+    With ``reset_grads`` every intermediate node found gets ``grad = 0`` on
+    the way (the start of a backward pass).  The counts live in the nodes
+    rather than in a dict: no hashing, and pass 2 brings every count back to 0.
     """
-    stack = [root]
-    pop, push = stack.pop, stack.append
-    found = 1
-    while stack:
-        node = pop()
-        for child in (node._a, node._b):
-            if child is None:
-                break
-            seen = child._n
-            child._n = seen + 1
-            if not seen:
-                push(child)
-                found += 1
-                if reset_grads and child._op:
-                    child.grad = 0.0
-    return found
+    found = [root]
+    append = found.append
+    internal = 1 if root._op else 0
+    for node in found:  # the list grows while we walk it: a stack-free traversal
+        a = node._a
+        if a is None:
+            continue
+        seen = a._n
+        a._n = seen + 1
+        if not seen:
+            append(a)
+            if a._op:
+                internal += 1
+                if reset_grads:
+                    a.grad = 0.0
+        b = node._b
+        if b is None:
+            continue
+        seen = b._n
+        b._n = seen + 1
+        if not seen:
+            append(b)
+            if b._op:
+                internal += 1
+                if reset_grads:
+                    b.grad = 0.0
+    return len(found), internal
 
 
 def topological_order(root: Any) -> list:
@@ -110,7 +121,7 @@ def topological_order(root: Any) -> list:
     Deterministic: inputs are visited in argument order.  A cycle raises
     :class:`GraphCycleError`.
     """
-    found = _count_parents(root)
+    found, _ = _count_parents(root)
     order = []
     emit = order.append
     ready = [root]
@@ -118,20 +129,27 @@ def topological_order(root: Any) -> list:
     while ready:
         node = pop()
         emit(node)
-        for child in (node._a, node._b):
-            if child is None:
-                break
-            left = child._n - 1
-            child._n = left
-            if not left:
-                push(child)
+        a = node._a
+        if a is None:
+            continue
+        left = a._n - 1
+        a._n = left
+        if not left:
+            push(a)
+        b = node._b
+        if b is None:
+            continue
+        left = b._n - 1
+        b._n = left
+        if not left:
+            push(b)
     _check_acyclic(root, found, len(order))
     order.reverse()
     return order
 
 
-def _check_acyclic(root: Any, found: int, emitted: int) -> None:
-    if emitted != found or root._n:
+def _check_acyclic(root: Any, expected: int, emitted: int) -> None:
+    if emitted != expected or root._n:
         _clear_counts(root)
         raise GraphCycleError(
             f"the graph below {root!r} has a cycle: some nodes are their own ancestors; "
@@ -168,29 +186,28 @@ def backward(root: Any, seed: Any = 1.0, *, create_graph: bool = False) -> None:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        found = _count_parents(root, reset_grads=True)
+        _, internal = _count_parents(root, reset_grads=True)
         root.grad = seed if root._op else root.grad + seed
-        _check_acyclic(root, found, _propagate(root))
+        _check_acyclic(root, internal, _propagate(root))
     finally:
         if collecting:
             gc.enable()
 
 
 def _propagate(root: Any) -> int:
-    """Pass 2 of Kahn's algorithm fused with the chain rule; returns nodes processed.
+    """Pass 2 of Kahn's algorithm fused with the chain rule; returns op nodes processed.
 
     A node is taken only once all of its parents have sent it their share, so
     its ``.grad`` is complete when its own rule fires.  Rules see ``.data``.
+    Leaves have no rule to fire, so they are counted down but never queued.
     """
     processed = 0
-    ready = [root]
+    ready = [root] if root._op else []
     pop, push = ready.pop, ready.append
     while ready:
         node = pop()
         processed += 1
         op = node._op
-        if not op:
-            continue
         a = node._a
         b = node._b
         if b is None:
@@ -198,7 +215,7 @@ def _propagate(root: Any) -> int:
             a.grad = a.grad + ga
             left = a._n - 1
             a._n = left
-            if not left:
+            if not left and a._op:
                 push(a)
         else:
             ga, gb = op.vjp(node.grad, node.data, a.data, b.data)
@@ -206,11 +223,11 @@ def _propagate(root: Any) -> int:
             b.grad = b.grad + gb
             left = a._n - 1
             a._n = left
-            if not left:
+            if not left and a._op:
                 push(a)
             left = b._n - 1
             b._n = left
-            if not left:
+            if not left and b._op:
                 push(b)
     return processed
 

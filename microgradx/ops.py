@@ -281,14 +281,17 @@ COS = Op("cos", name="cos", arity=1, forward=np.cos, scalar_forward=math.cos, vj
          doc="cosine")
 
 
-@lru_cache(maxsize=256)
 def power_op(exponent: float) -> Op:
     """The op ``x ** exponent`` for a constant exponent: d(x^p)/dx = p x^(p-1).
 
-    One Op per exponent value, cached, so ``x**2`` everywhere shares one
-    object whose symbol is micrograd's ``'**2'``.
+    One Op per exponent value, cached, so ``x**2`` and ``x**2.0`` everywhere
+    share one object whose symbol is micrograd's ``'**2'``.
     """
-    p = float(exponent)
+    return _power_op(float(exponent))
+
+
+@lru_cache(maxsize=256)
+def _power_op(p: float) -> Op:
     shown = int(p) if p.is_integer() else p
 
     def forward(x):
