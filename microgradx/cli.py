@@ -1,6 +1,7 @@
 """The ``microgradx`` command: ``train``, ``eval`` and ``graph``.
 
     microgradx train                          # tensor MLP on the 8x8 digits, >= 97% test accuracy
+    microgradx train --model cnn              # small CNN on the 8x8 digits, >= 98.5% test accuracy
     microgradx train --data moons --engine scalar --hidden 16,16
     microgradx eval runs/digits-tensor/model.npz
     microgradx graph "(x + y) * z" x=-2 y=5 z=-4 -o f.svg
@@ -13,11 +14,12 @@ stderr and exits with status 2; a run whose loss diverges exits with 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -29,7 +31,8 @@ from .data import (DataFormatError, DataSplit, load_digits, load_mnist, make_moo
                    make_xor, train_test_split)
 from .expr import ExpressionError
 
-__all__ = ["main", "build_parser", "CliError", "DATASETS", "MODELS", "load_dataset"]
+__all__ = ["main", "build_parser", "CliError", "DATASETS", "MODELS", "MODEL_RECIPES", "recipe_for",
+           "load_dataset"]
 
 PROG = "microgradx"
 
@@ -54,6 +57,10 @@ class Recipe:
     #: Inputs are fed to the model as ``x * scale + shift`` (recorded in the model file).
     input_scale: float = 1.0
     input_shift: float = 0.0
+    #: ``constant`` lr, or ``cosine``: per step from lr down to 0 over the run.
+    schedule: str = "constant"
+    #: ``none``, or ``shift``: each training image moved by up to one pixel with probability 1/2.
+    augment: str = "none"
 
 
 def _synthetic(make: Callable[..., tuple[np.ndarray, np.ndarray]], name: str, num_classes: int,
@@ -97,6 +104,28 @@ def load_dataset(name: str, *, seed: int = 0, mnist_dir: str | None = None) -> D
     return DATASETS[name][0](seed, argparse.Namespace(mnist_dir=mnist_dir))
 
 
+def _cnn_recipe(data_name: str, recipe: Recipe) -> Recipe:
+    """The CNN recipe of tests/test_cnn_digits.py: Adam lr 2e-3 on a cosine schedule, batch 32, shifts.
+
+    Pixels stay in [0, 1]: ``random_shift`` fills with 0, the background there.  Measured on the
+    digits (seeds 0, 1, 2): 99.2%, 99.7%, 98.9% on [0, 1] against 98.6%, 99.2%, 98.3% on [-1, 1].
+    """
+    return replace(recipe, hidden=(128,), activation="relu", lr=2e-3,
+                   epochs=20 if data_name == "digits" else recipe.epochs, batch_size=32,
+                   input_scale=1.0, input_shift=0.0, schedule="cosine", augment="shift")
+
+
+#: --model name -> (data set name, the data set's recipe) -> that model's recipe on it.
+MODEL_RECIPES: dict[str, Callable[[str, Recipe], Recipe]] = {"cnn": _cnn_recipe}
+
+
+def recipe_for(model: str, data_name: str) -> Recipe:
+    """The default recipe of ``microgradx train --model MODEL --data DATA``."""
+    recipe = DATASETS[data_name][1]
+    adapt = MODEL_RECIPES.get(model)
+    return adapt(data_name, recipe) if adapt is not None else recipe
+
+
 def _scaled(data: DataSplit, scale: float, shift: float) -> DataSplit:
     if scale == 1.0 and shift == 0.0:
         return data
@@ -115,16 +144,69 @@ def _mlp_arch(args: Any, data: DataSplit, recipe: Recipe) -> dict[str, Any]:
             "activation": args.activation or recipe.activation}
 
 
-MODELS: dict[str, Callable[[Any, DataSplit, Recipe], dict[str, Any]]] = {"mlp": _mlp_arch}
+def _cnn_arch(args: Any, data: DataSplit, recipe: Recipe) -> dict[str, Any]:
+    shape = data.image_shape
+    if shape is None:
+        raise CliError(f"--model cnn needs image data (--data digits or mnist); {data.name} has "
+                       "no image shape")
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise CliError(f"--model cnn needs square images; {data.name} has images of shape {shape}")
+    if args.activation is not None:
+        raise CliError("--activation applies to --model mlp; the CNN uses relu")
+    hidden = list(args.hidden if args.hidden is not None else recipe.hidden)
+    if len(hidden) != 1:
+        raise CliError(f"--model cnn has one fully connected hidden layer; give --hidden as one "
+                       f"size, e.g. --hidden 128, not {','.join(map(str, hidden)) or 'none'}")
+    return {"image_size": shape[0], "hidden": hidden[0], "num_classes": data.num_classes}
 
 
-def _make_optimizer(name: str, params: list, lr: float, weight_decay: float) -> Any:
+MODELS: dict[str, Callable[[Any, DataSplit, Recipe], dict[str, Any]]] = {"mlp": _mlp_arch, "cnn": _cnn_arch}
+
+
+def _input_width(arch: dict[str, Any]) -> int | None:
+    """How many features a model of this architecture takes per example (None: unknown)."""
+    if "nin" in arch:
+        return int(arch["nin"])
+    if "image_size" in arch:
+        return int(arch.get("in_channels", 1)) * int(arch["image_size"]) ** 2
+    return None
+
+
+def _describe_arch(model: str, arch: dict[str, Any]) -> str:
+    if "nin" in arch:
+        sizes = " -> ".join(str(n) for n in [arch["nin"], *arch.get("nouts", [])])
+        return f"[{sizes}] {arch.get('activation', '')}"
+    if model == "cnn":
+        from .nn.conv import SmallCNN
+        defaults = SmallCNN.__init__.__kwdefaults__ or {}
+        channels = arch.get("channels", (32, 64))
+        side = arch["image_size"]
+        return (f"[{side}x{side} -> conv {', conv '.join(map(str, channels))} -> fc {arch['hidden']} -> "
+                f"{arch['num_classes']}] relu, dropout {arch.get('dropout', defaults.get('dropout'))}")
+    return ""
+
+
+def _make_optimizer(name: str, params: list, lr: float, weight_decay: float,
+                    scheduler: Callable[[int], float] | None = None) -> Any:
     from . import optim
     if name == "sgd":
-        return optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+        return optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay, scheduler=scheduler)
     if name == "adam":
-        return optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    return optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+        return optim.Adam(params, lr=lr, weight_decay=weight_decay, scheduler=scheduler)
+    return optim.AdamW(params, lr=lr, weight_decay=weight_decay, scheduler=scheduler)
+
+
+def _augmentation(name: str, data: DataSplit) -> Callable[[np.ndarray, np.random.Generator], np.ndarray] | None:
+    if name == "none":
+        return None
+    shape = data.image_shape
+    if shape is None or len(shape) != 2 or shape[0] != shape[1]:
+        raise CliError(f"--augment {name} moves square images; {data.name} has none")
+    from .nn.conv import random_shift
+
+    def shift(xb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return random_shift(xb, rng, image_size=shape[0])
+    return shift
 
 
 # ---------------------------------------------------------------------------
@@ -209,9 +291,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--mnist-dir", metavar="PATH", help="folder with the MNIST IDX files (--data mnist)")
     train.add_argument("--engine", choices=["tensor", "scalar"], default="tensor",
                        help="tensor (NumPy arrays, fast) or scalar (one Value per number, slow)")
-    train.add_argument("--model", choices=list(MODELS), default="mlp", help="architecture (default mlp)")
+    train.add_argument("--model", choices=list(MODELS), default="mlp",
+                       help="mlp, or cnn (tensor engine, image data; its own default recipe)")
     train.add_argument("--hidden", type=_hidden_sizes, metavar="SIZES",
-                       help="hidden layer sizes, e.g. 32,16 (default depends on --data)")
+                       help="hidden layer sizes, e.g. 32,16 (cnn: one size; default depends on --data)")
     train.add_argument("--activation", choices=["relu", "tanh", "sigmoid", "linear"],
                        help="hidden-layer activation (default depends on --data)")
     train.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default="adam",
@@ -219,9 +302,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=_positive_float, help="learning rate (default depends on --data)")
     train.add_argument("--epochs", type=_positive_int, help="passes over the training set")
     train.add_argument("--batch-size", type=_positive_int, help="examples per step")
+    train.add_argument("--schedule", choices=["constant", "cosine"],
+                       help="learning rate: constant, or cosine from --lr to 0 per step (cnn default)")
+    train.add_argument("--augment", choices=["none", "shift"],
+                       help="shift: move training images by up to 1 pixel, p = 1/2 (cnn default)")
     train.add_argument("--weight-decay", type=_non_negative_float, default=0.0, help="L2 / decoupled decay")
     train.add_argument("--seed", type=_non_negative_int, default=0, help="seed for split, init and order")
-    train.add_argument("--out", metavar="DIR", help="output folder (default runs/<data>-<engine>)")
+    train.add_argument("--out", metavar="DIR",
+                       help="output folder (default runs/<data>-<engine>, runs/<data>-<engine>-cnn)")
     train.add_argument("--quiet", action="store_true", help="no progress bar and no epoch table")
     train.set_defaults(run=_train)
 
@@ -257,25 +345,41 @@ def _version() -> str:
 def _train(args: argparse.Namespace) -> int:
     from .train import fit, plot_history
 
-    loader, recipe = DATASETS[args.data]
+    from .train import cosine_schedule
+
+    if (args.engine, args.model) not in checkpoint.model_kinds():
+        engines = [e for e, k in checkpoint.model_kinds() if k == args.model]
+        raise CliError(f"--model {args.model} has no {args.engine} version; use --engine "
+                       f"{' or '.join(engines)}")
+    loader = DATASETS[args.data][0]
+    recipe = recipe_for(args.model, args.data)
     raw = loader(args.seed, args)
     data = _scaled(raw, recipe.input_scale, recipe.input_shift)
     arch = MODELS[args.model](args, data, recipe)
-    model = checkpoint.build_model(args.engine, args.model, seed=args.seed, **arch)
     lr = args.lr if args.lr is not None else recipe.lr
     epochs = args.epochs if args.epochs is not None else recipe.epochs
     batch_size = args.batch_size if args.batch_size is not None else recipe.batch_size
-    optimizer = _make_optimizer(args.optimizer, model.parameters(), lr, args.weight_decay)
-    out = Path(args.out) if args.out else Path("runs") / f"{args.data}-{args.engine}"
+    schedule = args.schedule or recipe.schedule
+    augment = args.augment or recipe.augment
+    augmentation = _augmentation(augment, data)
+    model = checkpoint.build_model(args.engine, args.model, seed=args.seed, **arch)
+    scheduler = None
+    if schedule == "cosine":
+        scheduler = cosine_schedule(lr, epochs * math.ceil(data.num_train / batch_size))
+    optimizer = _make_optimizer(args.optimizer, model.parameters(), lr, args.weight_decay, scheduler)
+    folder = f"{args.data}-{args.engine}" + ("" if args.model == "mlp" else f"-{args.model}")
+    out = Path(args.out) if args.out else Path("runs") / folder
     _prepare_folder(out)
 
     if not args.quiet:
-        sizes = " -> ".join(str(n) for n in [arch.get("nin"), *arch.get("nouts", [])])
-        print(f"training {args.engine} {args.model} [{sizes}] {arch.get('activation', '')} on "
+        extras = "".join([" cosine" if schedule == "cosine" else "",
+                          f", {augment} augmentation" if augment != "none" else ""])
+        print(f"training {args.engine} {args.model} {_describe_arch(args.model, arch)} on "
               f"{data.name} ({data.num_train} train / {data.num_test} test), {args.optimizer} "
-              f"lr={lr:g}, {epochs} epochs, batch {batch_size}, seed {args.seed}")
-    history = fit(model, data, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
-                  seed=args.seed, progress=not args.quiet)
+              f"lr={lr:g}{extras}, {epochs} epochs, batch {batch_size}, seed {args.seed}")
+    with _one_blas_thread() if args.engine == "tensor" else contextlib.nullcontext():
+        history = fit(model, data, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
+                      seed=args.seed, augment=augmentation, progress=not args.quiet)
     if history.epochs and not args.quiet:
         print(_epoch_table(history))
     written = []
@@ -294,7 +398,8 @@ def _train(args: argparse.Namespace) -> int:
     metadata = {
         "data": args.data, "seed": args.seed, "input_scale": recipe.input_scale,
         "input_shift": recipe.input_shift, "optimizer": args.optimizer, "lr": lr, "epochs": epochs,
-        "batch_size": batch_size, "weight_decay": args.weight_decay, "test_acc": final.test_acc,
+        "batch_size": batch_size, "weight_decay": args.weight_decay, "schedule": schedule,
+        "augment": augment, "test_acc": final.test_acc,
     }
     checkpoint.save_model(out / "model.npz", model, metadata=metadata)
     written.insert(0, "model.npz")
@@ -303,6 +408,20 @@ def _train(args: argparse.Namespace) -> int:
           f"{len(history.epochs)} epochs in {history.seconds:.1f} s")
     print(f"wrote {', '.join(str(out / name) for name in written)}")
     return 0
+
+
+def _one_blas_thread() -> Any:
+    """Limit NumPy's BLAS to one thread while training, when threadpoolctl is installed.
+
+    The matrices of a minibatch are small: a second BLAS thread saves little on an idle machine
+    and, on a busy one, waits for a core (the full CNN recipe on 2 busy cores: 12 s with one
+    thread, 29 s with two).
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _prepare_folder(out: Path) -> None:
@@ -334,13 +453,14 @@ def _eval(args: argparse.Namespace) -> int:
     if name not in DATASETS:
         raise CliError(f"{path} was trained on unknown data set {name!r}; pass --data")
     seed = args.seed if args.seed is not None else int(meta.get("seed", 0))
+    described = checkpoint.describe_model(model)
     if name == meta.get("data"):
         scale, shift = float(meta.get("input_scale", 1.0)), float(meta.get("input_shift", 0.0))
     else:
-        _, recipe = DATASETS[name]
+        recipe = recipe_for(described["kind"], name)
         scale, shift = recipe.input_scale, recipe.input_shift
     data = _scaled(DATASETS[name][0](seed, args), scale, shift)
-    nin = checkpoint.describe_model(model)["arch"].get("nin")
+    nin = _input_width(described["arch"])
     if nin is not None and nin != data.num_features:
         raise CliError(f"{path} takes {nin} inputs but {name} has {data.num_features} features; "
                        "pass the --data it was trained on")
