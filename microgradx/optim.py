@@ -148,6 +148,7 @@ class Adam(Optimizer):
         self.weight_decay = _check_number(weight_decay, "weight_decay", 0.0)
         self.m = [_zeros_like(p.data) for p in self.params]
         self.v = [_zeros_like(p.data) for p in self.params]
+        self._scratch: dict[int, np.ndarray] = {}
 
     def _gradient(self, p: Any, g: Any) -> Any:
         return g + self.weight_decay * p.data if self.weight_decay else g
@@ -155,13 +156,42 @@ class Adam(Optimizer):
     def _delta(self, i: int, p: Any, g: Any) -> Any:
         g = self._gradient(p, g)
         beta1, beta2 = self.betas
+        t = self.steps
+        # m_hat / sqrt(v_hat) with the bias corrections folded into two scalars.
+        step_size = self.lr / (1.0 - beta1 ** t)
+        root_correction = 1.0 / math.sqrt(1.0 - beta2 ** t)
+        if isinstance(self.m[i], np.ndarray):
+            return self._delta_in_place(i, g, step_size, root_correction)
         m = beta1 * self.m[i] + (1.0 - beta1) * g
         v = beta2 * self.v[i] + (1.0 - beta2) * (g * g)
         self.m[i], self.v[i] = m, v
-        t = self.steps
-        m_hat = m / (1.0 - beta1 ** t)
-        v_hat = v / (1.0 - beta2 ** t)
-        return self.lr * m_hat / (_sqrt(v_hat) + self.eps)
+        return m / (math.sqrt(v) * root_correction + self.eps) * step_size
+
+    def _delta_in_place(self, i: int, g: Any, step_size: float, root_correction: float) -> np.ndarray:
+        """The float formula above, op for op (so bit for bit), on arrays without temporaries.
+
+        Fresh parameter-sized temporaries cost more than the arithmetic: the
+        allocator hands large blocks back to the OS and page-faults them in
+        again on the next step.  One scratch buffer per parameter avoids that.
+        """
+        beta1, beta2 = self.betas
+        m, v = self.m[i], self.v[i]
+        scratch = self._scratch.get(i)
+        if scratch is None:
+            scratch = self._scratch[i] = np.empty_like(m)
+        m *= beta1
+        np.multiply(1.0 - beta1, g, out=scratch)
+        m += scratch
+        v *= beta2
+        np.multiply(g, g, out=scratch)
+        scratch *= 1.0 - beta2
+        v += scratch
+        np.sqrt(v, out=scratch)
+        scratch *= root_correction
+        scratch += self.eps
+        np.divide(m, scratch, out=scratch)
+        scratch *= step_size
+        return scratch
 
 
 class AdamW(Adam):
