@@ -33,7 +33,8 @@ import numpy as np
 
 from . import ops
 from .autograd import GRAD_MODE, backward as _backward
-from .ops import ADD, COS, EXP, LOG, MUL, NEG, POW, RELU, SIGMOID, SIN, TANH, power_op
+from .node import Node
+from .ops import ADD, MUL, NEG, POW, power_op
 
 __all__ = ["Value"]
 
@@ -53,7 +54,7 @@ def _as_float(data: Any) -> float:
     raise TypeError(f"Value needs a real number, got {kind} {data!r:.60}{hint}")
 
 
-class Value:
+class Value(Node):
     """A scalar in a computational graph: ``data``, its gradient ``grad``, and how it was made.
 
     ``grad`` holds d(root)/d(self) after ``root.backward()``.  ``label`` is a
@@ -167,68 +168,9 @@ class Value:
     def __rmul__(self, other: Number) -> "Value":  # 2 * x
         return self * other
 
-    def __sub__(self, other: Union["Value", Number]) -> "Value":
-        """a - b = a + (-b)."""
-        if type(other) is not Value:
-            other = _lift(other)
-            if other is NotImplemented:
-                return NotImplemented
-        return self + (-other)
-
-    def __rsub__(self, other: Number) -> "Value":  # 1 - x
-        return (-self) + other
-
-    def __truediv__(self, other: Union["Value", Number]) -> "Value":
-        """a / b = a * b**-1."""
-        if type(other) is not Value:
-            other = _lift(other)
-            if other is NotImplemented:
-                return NotImplemented
-        return self * other ** -1
-
-    def __rtruediv__(self, other: Number) -> "Value":  # 2 / x
-        return self ** -1 * other
-
-    def __abs__(self) -> "Value":
-        return self.abs()
-
-    # -- functions ------------------------------------------------------------
-
-    def exp(self) -> "Value":
-        """e^x;  d/dx = e^x."""
-        return self._unary(EXP)
-
-    def log(self) -> "Value":
-        """ln x (nan for x < 0, -inf at 0);  d/dx = 1/x."""
-        return self._unary(LOG)
-
-    def tanh(self) -> "Value":
-        """tanh x;  d/dx = 1 - tanh(x)^2."""
-        return self._unary(TANH)
-
-    def sigmoid(self) -> "Value":
-        """sigma(x) = 1 / (1 + e^-x);  d/dx = sigma(x)(1 - sigma(x))."""
-        return self._unary(SIGMOID)
-
-    def relu(self) -> "Value":
-        """max(x, 0);  d/dx = 1 for x > 0, else 0."""
-        return self._unary(RELU)
-
-    def sin(self) -> "Value":
-        """sin x;  d/dx = cos x."""
-        return self._unary(SIN)
-
-    def cos(self) -> "Value":
-        """cos x;  d/dx = -sin x."""
-        return self._unary(COS)
-
-    def sqrt(self) -> "Value":
-        """sqrt(x) = x ** 0.5;  d/dx = 1 / (2 sqrt x)."""
-        return self._unary(power_op(0.5))
-
-    def abs(self) -> "Value":
-        """|x| = relu(x) + relu(-x);  d/dx = sign(x) (0 at x = 0)."""
-        return self.relu() + (-self).relu()
+    def _coerce(self, other: Any) -> Any:
+        """``other`` as a node: itself, a constant leaf, or NotImplemented."""
+        return other if type(other) is Value else _lift(other)
 
     # -- gradients ------------------------------------------------------------
 
@@ -247,36 +189,12 @@ class Value:
 
     # -- plain-number behaviour (no graph) --------------------------------------
 
-    def __lt__(self, other: Union["Value", Number]) -> bool:
-        return self.data < _raw(other)
-
-    def __le__(self, other: Union["Value", Number]) -> bool:
-        return self.data <= _raw(other)
-
-    def __gt__(self, other: Union["Value", Number]) -> bool:
-        return self.data > _raw(other)
-
-    def __ge__(self, other: Union["Value", Number]) -> bool:
-        return self.data >= _raw(other)
-
     def __float__(self) -> float:
         return float(self.data)
 
     def item(self) -> float:
         """The plain float ``data`` (as ``Tensor.item()``)."""
         return self.data
-
-    @property
-    def _prev(self) -> tuple:
-        """This node's inputs in argument order (micrograd's name; a tuple here, not a set)."""
-        if self._a is None:
-            return ()
-        return (self._a,) if self._b is None else (self._a, self._b)
-
-    @property
-    def is_leaf(self) -> bool:
-        """True for a node made by the user rather than by an op."""
-        return not self._op
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -300,7 +218,3 @@ def _lift(x: Any) -> Any:
     node._a = node._b = None
     node._n = 0
     return node
-
-
-def _raw(x: Any) -> Any:
-    return x.data if type(x) is Value else x

@@ -28,7 +28,8 @@ import numpy as np
 
 from . import ops, tensor_ops as T
 from .autograd import GRAD_MODE, backward as _backward
-from .ops import COS, EXP, LOG, NEG, RELU, SIGMOID, SIN, TANH, Op, power_op
+from .node import Node, _raw
+from .ops import NEG, Op, power_op
 
 __all__ = ["Tensor", "tensor_op", "concatenate", "stack", "where", "maximum"]
 
@@ -87,7 +88,7 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
     return array
 
 
-class Tensor:
+class Tensor(Node):
     """An n-d float array in a computational graph: ``data`` (ndarray) and ``grad``.
 
     ``Tensor(data, dtype=None)``: float64 by default (float32 arrays keep
@@ -134,18 +135,6 @@ class Tensor:
         """A leaf sharing this data, cut from the graph."""
         return Tensor(self.data)
 
-    @property
-    def _prev(self) -> tuple:
-        """This node's inputs in argument order."""
-        if self._a is None:
-            return ()
-        return (self._a,) if self._b is None else (self._a, self._b)
-
-    @property
-    def is_leaf(self) -> bool:
-        """True for a node made by the user rather than by an op."""
-        return not self._op
-
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
@@ -174,6 +163,10 @@ class Tensor:
             return Tensor(np.asarray(x, dtype=self.data.dtype))
         return NotImplemented
 
+    def _coerce(self, other: Any) -> Any:
+        """``other`` as a node: itself, a constant leaf, or NotImplemented."""
+        return other if type(other) is Tensor else self._lift(other)
+
     def __add__(self, other: ArrayLike) -> "Tensor":
         return self._binary(ADD, other)
 
@@ -200,28 +193,6 @@ class Tensor:
         lifted = self._lift(other)
         return NotImplemented if lifted is NotImplemented else lifted._binary(MUL, self)
 
-    def __sub__(self, other: ArrayLike) -> "Tensor":
-        """a - b = a + (-b)."""
-        if type(other) is not Tensor:
-            other = self._lift(other)
-            if other is NotImplemented:
-                return NotImplemented
-        return self + (-other)
-
-    def __rsub__(self, other: ArrayLike) -> "Tensor":
-        return (-self) + other
-
-    def __truediv__(self, other: ArrayLike) -> "Tensor":
-        """a / b = a * b**-1."""
-        if type(other) is not Tensor:
-            other = self._lift(other)
-            if other is NotImplemented:
-                return NotImplemented
-        return self * other ** -1
-
-    def __rtruediv__(self, other: ArrayLike) -> "Tensor":
-        return self ** -1 * other
-
     def __matmul__(self, other: ArrayLike) -> "Tensor":
         """Matrix product with NumPy's rules: 1-d operands are vectors, leading axes batch."""
         if type(other) is not Tensor:
@@ -247,23 +218,6 @@ class Tensor:
         lifted = self._lift(other)
         return NotImplemented if lifted is NotImplemented else lifted.__matmul__(self)
 
-    def __abs__(self) -> "Tensor":
-        return self.abs()
-
-    # -- comparisons: plain boolean arrays, no graph ---------------------------------
-
-    def __lt__(self, other: ArrayLike) -> np.ndarray:
-        return self.data < _raw(other)
-
-    def __le__(self, other: ArrayLike) -> np.ndarray:
-        return self.data <= _raw(other)
-
-    def __gt__(self, other: ArrayLike) -> np.ndarray:
-        return self.data > _raw(other)
-
-    def __ge__(self, other: ArrayLike) -> np.ndarray:
-        return self.data >= _raw(other)
-
     def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
         return self.data == _raw(other)
 
@@ -271,44 +225,6 @@ class Tensor:
         return self.data != _raw(other)
 
     __hash__ = object.__hash__  # nodes are keys in graph algorithms: identity
-
-    # -- elementwise functions (rows of the shared table) ----------------------------
-
-    def exp(self) -> "Tensor":
-        """e^x;  d/dx = e^x."""
-        return self._unary(EXP)
-
-    def log(self) -> "Tensor":
-        """ln x;  d/dx = 1/x."""
-        return self._unary(LOG)
-
-    def tanh(self) -> "Tensor":
-        """tanh x;  d/dx = 1 - tanh(x)^2."""
-        return self._unary(TANH)
-
-    def sigmoid(self) -> "Tensor":
-        """1 / (1 + e^-x);  d/dx = sigma (1 - sigma)."""
-        return self._unary(SIGMOID)
-
-    def relu(self) -> "Tensor":
-        """max(x, 0);  d/dx = 1 for x > 0 else 0."""
-        return self._unary(RELU)
-
-    def sin(self) -> "Tensor":
-        """sin x;  d/dx = cos x."""
-        return self._unary(SIN)
-
-    def cos(self) -> "Tensor":
-        """cos x;  d/dx = -sin x."""
-        return self._unary(COS)
-
-    def sqrt(self) -> "Tensor":
-        """x ** 0.5;  d/dx = 1 / (2 sqrt x)."""
-        return self._unary(power_op(0.5))
-
-    def abs(self) -> "Tensor":
-        """|x| = relu(x) + relu(-x);  d/dx = sign(x)."""
-        return self.relu() + (-self).relu()
 
     # -- matrix rows (microgradx.tensor_ops) -----------------------------------------
 
@@ -410,10 +326,6 @@ class Tensor:
     def zero_grad(self) -> None:
         """Set this node's ``.grad`` back to 0."""
         self.grad = 0.0
-
-
-def _raw(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
 
 
 def _as_tensor(x: Any) -> Tensor:
