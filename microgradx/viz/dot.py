@@ -102,7 +102,7 @@ def render(order: list, view: View, *, rankdir: str = "LR", fmt: str = "{:.4f}",
            show_grad: bool = True, collapse: Any = None, max_nodes: int = 500,
            names: list[str] | None = None) -> Any:
     """The Digraph for nodes ``order`` (topological) as seen through ``view``."""
-    graphviz = _import_graphviz()
+    _import_graphviz()  # fail early, with what to install, if the package is missing
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
     position = {id(node): j for j, node in enumerate(order)}
