@@ -68,12 +68,19 @@ class Value(Node):
         self.grad = 0.0
         self.label = label
         self._op = _op
+        self._n = 0
+        if not _children:  # a leaf: the common case
+            self._a = self._b = None
+            return
         children = tuple(_children)
         if len(children) > 2:
             raise ValueError(f"a Value has at most two inputs, got {len(children)}")
-        self._a = children[0] if children else None
+        if not all(type(child) is Value for child in children):
+            raise TypeError("a Value's inputs must be Values, got "
+                            + ", ".join(type(child).__name__ for child in children))
+        self._op = ops.op_for_symbol(_op, arity=len(children))
+        self._a = children[0]
         self._b = children[1] if len(children) == 2 else None
-        self._n = 0
 
     # -- recording ops --------------------------------------------------------
     # The hot paths below inline node creation: it is most of the cost of a graph.

@@ -317,3 +317,27 @@ TABLE: dict[str, Op] = {
     for op in (ADD, MUL, POW, NEG, EXP, LOG, TANH, SIGMOID, RELU, SIN, COS,
                power_op(2), power_op(3), power_op(-1), power_op(0.5))
 }
+
+
+def op_for_symbol(symbol: str, arity: int) -> Op:
+    """The table op micrograd-style code means by ``symbol`` ('+', '*', 'ReLU', '**2', ...).
+
+    Lets ``Value(data, (a, b), '+')`` build a node whose rule the engine knows.
+    """
+    if isinstance(symbol, Op):
+        op = symbol
+    elif isinstance(symbol, str) and symbol.startswith("**") and arity == 1:
+        try:
+            op = power_op(float(symbol[2:]))
+        except ValueError:
+            op = None
+    else:
+        matches = [op for op in TABLE.values() if str(op) == symbol and op.arity == arity]
+        op = matches[0] if matches else None
+    if op is None:
+        known = ", ".join(sorted({repr(str(op)) for op in TABLE.values()}))
+        raise ValueError(f"no op {symbol!r} with {arity} input(s) in the table (known: {known}, "
+                         "or '**p' for a constant power)")
+    if op.arity != arity:
+        raise ValueError(f"op {op.name!r} takes {op.arity} input(s), got {arity}")
+    return op

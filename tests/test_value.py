@@ -135,3 +135,22 @@ def test_prev_is_an_ordered_tuple_keeping_duplicates():
 def test_float_and_item_return_data():
     v = Value(2.5)
     assert float(v) == 2.5 and v.item() == 2.5
+
+
+def test_constructor_with_micrograd_op_symbols_builds_differentiable_nodes():
+    a, b = Value(2.0), Value(3.0)
+    c = Value(a.data * b.data, (a, b), "*")
+    d = Value(c.data ** 2, (c,), "**2")
+    d.backward()
+    assert c._op is (a * b)._op and d._op is (c ** 2)._op
+    assert (a.grad, b.grad) == (2 * 6.0 * 3.0, 2 * 6.0 * 2.0)
+
+
+def test_constructor_rejects_unknown_op_symbols_and_non_value_inputs():
+    a = Value(1.0)
+    with pytest.raises(ValueError, match="no op '\\?' with 2 input"):
+        Value(2.0, (a, a), "?")
+    with pytest.raises(ValueError, match="at most two inputs"):
+        Value(3.0, (a, a, a), "+")
+    with pytest.raises(TypeError, match="inputs must be Values, got Value, float"):
+        Value(2.0, (a, 1.0), "+")
