@@ -14,7 +14,6 @@ stderr and exits with status 2; a run whose loss diverges exits with 1.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import os
@@ -377,9 +376,8 @@ def _train(args: argparse.Namespace) -> int:
         print(f"training {args.engine} {args.model} {_describe_arch(args.model, arch)} on "
               f"{data.name} ({data.num_train} train / {data.num_test} test), {args.optimizer} "
               f"lr={lr:g}{extras}, {epochs} epochs, batch {batch_size}, seed {args.seed}")
-    with _one_blas_thread() if args.engine == "tensor" else contextlib.nullcontext():
-        history = fit(model, data, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
-                      seed=args.seed, augment=augmentation, progress=not args.quiet)
+    history = fit(model, data, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
+                  seed=args.seed, augment=augmentation, progress=not args.quiet)
     if history.epochs and not args.quiet:
         print(_epoch_table(history))
     written = []
@@ -408,20 +406,6 @@ def _train(args: argparse.Namespace) -> int:
           f"{len(history.epochs)} epochs in {history.seconds:.1f} s")
     print(f"wrote {', '.join(str(out / name) for name in written)}")
     return 0
-
-
-def _one_blas_thread() -> Any:
-    """Limit NumPy's BLAS to one thread while training, when threadpoolctl is installed.
-
-    The matrices of a minibatch are small: a second BLAS thread saves little on an idle machine
-    and, on a busy one, waits for a core (the full CNN recipe on 2 busy cores: 12 s with one
-    thread, 29 s with two).
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _prepare_folder(out: Path) -> None:

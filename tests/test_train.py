@@ -209,6 +209,21 @@ def test_cosine_schedule_drives_an_optimizer_per_step():
     assert optimizer.steps == 8 and optimizer.lr == pytest.approx(cosine_schedule(0.4, 8)(7))
 
 
+@pytest.mark.parametrize("limit", [1, 2])
+def test_fit_limits_blas_threads_while_training_and_restores_them(limit):
+    threadpoolctl = pytest.importorskip("threadpoolctl")  # optional: fit works without it
+
+    def blas_threads():
+        return [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+
+    before, during = blas_threads(), []
+    model = TensorLinear(2, 2)
+    fit(model, _blobs(), optimizer=PlainSGD(model.parameters(), 0.1), epochs=1, blas_threads=limit,
+        callbacks=[lambda record, history: during.extend(blas_threads())], progress=False)
+    assert during and set(during) == {limit}
+    assert blas_threads() == before
+
+
 def test_too_few_outputs_is_a_clear_error():
     model = TensorLinear(2, 1)
     with pytest.raises(ValueError, match="1 outputs but the data has 2 classes"):
@@ -216,7 +231,8 @@ def test_too_few_outputs_is_a_clear_error():
 
 
 @pytest.mark.parametrize("kwargs, message", [({"epochs": 0}, "epochs"), ({"epochs": 1, "batch_size": 0}, "batch_size"),
-                                             ({"epochs": 1, "loss": "hinge"}, "unknown loss")])
+                                             ({"epochs": 1, "loss": "hinge"}, "unknown loss"),
+                                             ({"epochs": 1, "blas_threads": 0}, "blas_threads")])
 def test_bad_arguments_are_refused(kwargs, message):
     model = TensorLinear(2, 2)
     with pytest.raises(ValueError, match=message):
