@@ -18,194 +18,21 @@ import json
 import math
 import os
 import sys
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
-
-import numpy as np
+from typing import Any, Sequence
 
 from . import checkpoint
 from .checkpoint import CheckpointError
-from .data import (DataFormatError, DataSplit, load_digits, load_mnist, make_moons, make_spirals,
-                   make_xor, train_test_split)
+from .data import DataFormatError
 from .expr import ExpressionError
+from .recipes import (DATASETS, MODEL_RECIPES, MODELS, CliError, describe_architecture,
+                      input_width, load_dataset, make_augmentation, make_optimizer, recipe_for,
+                      scaled_data)
 
 __all__ = ["main", "build_parser", "CliError", "DATASETS", "MODELS", "MODEL_RECIPES", "recipe_for",
            "load_dataset"]
 
 PROG = "microgradx"
-
-
-class CliError(Exception):
-    """An expected failure: printed as one line, exit status 2."""
-
-
-# ---------------------------------------------------------------------------
-# Data sets and their default recipes.
-# ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Recipe:
-    """Defaults for one data set (each overridable on the command line)."""
-
-    hidden: tuple[int, ...]
-    activation: str
-    lr: float
-    epochs: int
-    batch_size: int
-    #: Inputs are fed to the model as ``x * scale + shift`` (recorded in the model file).
-    input_scale: float = 1.0
-    input_shift: float = 0.0
-    #: ``constant`` lr, or ``cosine``: per step from lr down to 0 over the run.
-    schedule: str = "constant"
-    #: ``none``, or ``shift``: each training image moved by up to one pixel with probability 1/2.
-    augment: str = "none"
-
-
-def _synthetic(make: Callable[..., tuple[np.ndarray, np.ndarray]], name: str, num_classes: int,
-               **kwargs: Any) -> Callable[[int, Any], DataSplit]:
-    def load(seed: int, args: Any) -> DataSplit:
-        x, y = make(seed=seed, **kwargs)
-        x_train, x_test, y_train, y_test = train_test_split(x, y, test_fraction=0.25, seed=seed,
-                                                            stratify=True)
-        return DataSplit(x_train, y_train, x_test, y_test, name=name, num_classes=num_classes)
-    return load
-
-
-def _digits(seed: int, args: Any) -> DataSplit:
-    return load_digits(seed=seed)
-
-
-def _mnist(seed: int, args: Any) -> DataSplit:
-    directory = getattr(args, "mnist_dir", None)
-    if not directory:
-        raise CliError("--data mnist needs --mnist-dir PATH, a folder holding the four MNIST IDX "
-                       "files (train-images-idx3-ubyte[.gz], ...)")
-    return load_mnist(directory)
-
-
-#: name -> (loader(seed, args) -> DataSplit, default recipe).  Pixels in [0, 1] are centred to [-1, 1]:
-#: on the digits that takes the default MLP from about 96.7% to about 97.5% test accuracy.
-DATASETS: dict[str, tuple[Callable[[int, Any], DataSplit], Recipe]] = {
-    "xor": (_synthetic(make_xor, "xor", 2, n_per_corner=50, noise=0.15), Recipe((8,), "tanh", 1e-2, 60, 16)),
-    "moons": (_synthetic(make_moons, "moons", 2, n=400, noise=0.1), Recipe((16, 16), "relu", 1e-2, 60, 16)),
-    "spirals": (_synthetic(make_spirals, "spirals", 3, n=600, classes=3, noise=0.2),
-                Recipe((64, 64), "relu", 1e-2, 100, 32)),
-    "digits": (_digits, Recipe((128, 64), "relu", 1e-3, 30, 32, input_scale=2.0, input_shift=-1.0)),
-    "mnist": (_mnist, Recipe((128, 64), "relu", 1e-3, 5, 64, input_scale=2.0, input_shift=-1.0)),
-}
-
-
-def load_dataset(name: str, *, seed: int = 0, mnist_dir: str | None = None) -> DataSplit:
-    """The named data set's train/test split, as ``microgradx train --data NAME`` sees it (before scaling)."""
-    if name not in DATASETS:
-        raise CliError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
-    return DATASETS[name][0](seed, argparse.Namespace(mnist_dir=mnist_dir))
-
-
-def _cnn_recipe(data_name: str, recipe: Recipe) -> Recipe:
-    """The CNN recipe of tests/test_cnn_digits.py: Adam lr 2e-3 on a cosine schedule, batch 32, shifts.
-
-    Pixels stay in [0, 1]: ``random_shift`` fills with 0, the background there.  Measured on the
-    digits (seeds 0, 1, 2): 99.2%, 99.7%, 98.9% on [0, 1] against 98.6%, 99.2%, 98.3% on [-1, 1].
-    """
-    return replace(recipe, hidden=(128,), activation="relu", lr=2e-3,
-                   epochs=20 if data_name == "digits" else recipe.epochs, batch_size=32,
-                   input_scale=1.0, input_shift=0.0, schedule="cosine", augment="shift")
-
-
-#: --model name -> (data set name, the data set's recipe) -> that model's recipe on it.
-MODEL_RECIPES: dict[str, Callable[[str, Recipe], Recipe]] = {"cnn": _cnn_recipe}
-
-
-def recipe_for(model: str, data_name: str) -> Recipe:
-    """The default recipe of ``microgradx train --model MODEL --data DATA``."""
-    recipe = DATASETS[data_name][1]
-    adapt = MODEL_RECIPES.get(model)
-    return adapt(data_name, recipe) if adapt is not None else recipe
-
-
-def _scaled(data: DataSplit, scale: float, shift: float) -> DataSplit:
-    if scale == 1.0 and shift == 0.0:
-        return data
-    return DataSplit(data.x_train * scale + shift, data.y_train, data.x_test * scale + shift, data.y_test,
-                     name=data.name, num_classes=data.num_classes, image_shape=data.image_shape)
-
-
-# ---------------------------------------------------------------------------
-# Models: --model name -> the architecture arguments for checkpoint.build_model.
-# Adding a model = one entry here plus one checkpoint.register_model call.
-# ---------------------------------------------------------------------------
-
-def _mlp_arch(args: Any, data: DataSplit, recipe: Recipe) -> dict[str, Any]:
-    hidden = list(args.hidden if args.hidden is not None else recipe.hidden)
-    return {"nin": data.num_features, "nouts": hidden + [data.num_classes],
-            "activation": args.activation or recipe.activation}
-
-
-def _cnn_arch(args: Any, data: DataSplit, recipe: Recipe) -> dict[str, Any]:
-    shape = data.image_shape
-    if shape is None:
-        raise CliError(f"--model cnn needs image data (--data digits or mnist); {data.name} has "
-                       "no image shape")
-    if len(shape) != 2 or shape[0] != shape[1]:
-        raise CliError(f"--model cnn needs square images; {data.name} has images of shape {shape}")
-    if args.activation is not None:
-        raise CliError("--activation applies to --model mlp; the CNN uses relu")
-    hidden = list(args.hidden if args.hidden is not None else recipe.hidden)
-    if len(hidden) != 1:
-        raise CliError(f"--model cnn has one fully connected hidden layer; give --hidden as one "
-                       f"size, e.g. --hidden 128, not {','.join(map(str, hidden)) or 'none'}")
-    return {"image_size": shape[0], "hidden": hidden[0], "num_classes": data.num_classes}
-
-
-MODELS: dict[str, Callable[[Any, DataSplit, Recipe], dict[str, Any]]] = {"mlp": _mlp_arch, "cnn": _cnn_arch}
-
-
-def _input_width(arch: dict[str, Any]) -> int | None:
-    """How many features a model of this architecture takes per example (None: unknown)."""
-    if "nin" in arch:
-        return int(arch["nin"])
-    if "image_size" in arch:
-        return int(arch.get("in_channels", 1)) * int(arch["image_size"]) ** 2
-    return None
-
-
-def _describe_arch(model: str, arch: dict[str, Any]) -> str:
-    if "nin" in arch:
-        sizes = " -> ".join(str(n) for n in [arch["nin"], *arch.get("nouts", [])])
-        return f"[{sizes}] {arch.get('activation', '')}"
-    if model == "cnn":
-        from .nn.conv import SmallCNN
-        defaults = SmallCNN.__init__.__kwdefaults__ or {}
-        channels = arch.get("channels", (32, 64))
-        side = arch["image_size"]
-        return (f"[{side}x{side} -> conv {', conv '.join(map(str, channels))} -> fc {arch['hidden']} -> "
-                f"{arch['num_classes']}] relu, dropout {arch.get('dropout', defaults.get('dropout'))}")
-    return ""
-
-
-def _make_optimizer(name: str, params: list, lr: float, weight_decay: float,
-                    scheduler: Callable[[int], float] | None = None) -> Any:
-    from . import optim
-    if name == "sgd":
-        return optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay, scheduler=scheduler)
-    if name == "adam":
-        return optim.Adam(params, lr=lr, weight_decay=weight_decay, scheduler=scheduler)
-    return optim.AdamW(params, lr=lr, weight_decay=weight_decay, scheduler=scheduler)
-
-
-def _augmentation(name: str, data: DataSplit) -> Callable[[np.ndarray, np.random.Generator], np.ndarray] | None:
-    if name == "none":
-        return None
-    shape = data.image_shape
-    if shape is None or len(shape) != 2 or shape[0] != shape[1]:
-        raise CliError(f"--augment {name} moves square images; {data.name} has none")
-    from .nn.conv import random_shift
-
-    def shift(xb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return random_shift(xb, rng, image_size=shape[0])
-    return shift
 
 
 # ---------------------------------------------------------------------------
@@ -353,19 +180,19 @@ def _train(args: argparse.Namespace) -> int:
     loader = DATASETS[args.data][0]
     recipe = recipe_for(args.model, args.data)
     raw = loader(args.seed, args)
-    data = _scaled(raw, recipe.input_scale, recipe.input_shift)
+    data = scaled_data(raw, recipe.input_scale, recipe.input_shift)
     arch = MODELS[args.model](args, data, recipe)
     lr = args.lr if args.lr is not None else recipe.lr
     epochs = args.epochs if args.epochs is not None else recipe.epochs
     batch_size = args.batch_size if args.batch_size is not None else recipe.batch_size
     schedule = args.schedule or recipe.schedule
     augment = args.augment or recipe.augment
-    augmentation = _augmentation(augment, data)
+    augmentation = make_augmentation(augment, data)
     model = checkpoint.build_model(args.engine, args.model, seed=args.seed, **arch)
     scheduler = None
     if schedule == "cosine":
         scheduler = cosine_schedule(lr, epochs * math.ceil(data.num_train / batch_size))
-    optimizer = _make_optimizer(args.optimizer, model.parameters(), lr, args.weight_decay, scheduler)
+    optimizer = make_optimizer(args.optimizer, model.parameters(), lr, args.weight_decay, scheduler)
     folder = f"{args.data}-{args.engine}" + ("" if args.model == "mlp" else f"-{args.model}")
     out = Path(args.out) if args.out else Path("runs") / folder
     _prepare_folder(out)
@@ -373,7 +200,7 @@ def _train(args: argparse.Namespace) -> int:
     if not args.quiet:
         extras = "".join([" cosine" if schedule == "cosine" else "",
                           f", {augment} augmentation" if augment != "none" else ""])
-        print(f"training {args.engine} {args.model} {_describe_arch(args.model, arch)} on "
+        print(f"training {args.engine} {args.model} {describe_architecture(args.model, arch)} on "
               f"{data.name} ({data.num_train} train / {data.num_test} test), {args.optimizer} "
               f"lr={lr:g}{extras}, {epochs} epochs, batch {batch_size}, seed {args.seed}")
     history = fit(model, data, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
@@ -443,8 +270,8 @@ def _eval(args: argparse.Namespace) -> int:
     else:
         recipe = recipe_for(described["kind"], name)
         scale, shift = recipe.input_scale, recipe.input_shift
-    data = _scaled(DATASETS[name][0](seed, args), scale, shift)
-    nin = _input_width(described["arch"])
+    data = scaled_data(DATASETS[name][0](seed, args), scale, shift)
+    nin = input_width(described["arch"])
     if nin is not None and nin != data.num_features:
         raise CliError(f"{path} takes {nin} inputs but {name} has {data.num_features} features; "
                        "pass the --data it was trained on")
