@@ -121,7 +121,19 @@ def topological_order(root: Any) -> list:
     Deterministic: inputs are visited in argument order.  A cycle raises
     :class:`GraphCycleError`.
     """
-    found, _ = _count_parents(root)
+    try:
+        found, _ = _count_parents(root)
+        order = _emit_in_order(root)
+    except BaseException:  # an error or Ctrl-C mid-way must not leave stale counts behind
+        _clear_counts(root)
+        raise
+    _check_acyclic(root, found, len(order))
+    order.reverse()
+    return order
+
+
+def _emit_in_order(root: Any) -> list:
+    """Pass 2 of Kahn's algorithm: each node once all of its parents are out (root first)."""
     order = []
     emit = order.append
     ready = [root]
@@ -143,8 +155,6 @@ def topological_order(root: Any) -> list:
         b._n = left
         if not left:
             push(b)
-    _check_acyclic(root, found, len(order))
-    order.reverse()
     return order
 
 
@@ -188,10 +198,14 @@ def backward(root: Any, seed: Any = 1.0, *, create_graph: bool = False) -> None:
     try:
         _, internal = _count_parents(root, reset_grads=True)
         root.grad = seed if root._op else root.grad + seed
-        _check_acyclic(root, internal, _propagate(root))
+        processed = _propagate(root)
+    except BaseException:  # a failing rule or Ctrl-C: leave no stale counts for the next pass
+        _clear_counts(root)
+        raise
     finally:
         if collecting:
             gc.enable()
+    _check_acyclic(root, internal, processed)
 
 
 def _propagate(root: Any) -> int:

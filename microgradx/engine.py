@@ -70,6 +70,8 @@ class Value(Node):
         self._op = _op
         self._n = 0
         if not _children:  # a leaf: the common case
+            if _op:
+                raise ValueError(f"a leaf Value has no op, got _op={_op!r} with no inputs")
             self._a = self._b = None
             return
         children = tuple(_children)

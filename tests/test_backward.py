@@ -6,6 +6,7 @@ import pytest
 
 from microgradx import Value, grad, no_grad, topological_order, zero_grad
 from microgradx.autograd import GraphCycleError
+from microgradx.ops import Op
 
 
 def test_lecture_example_exactly():
@@ -152,3 +153,20 @@ def test_topological_order_is_deterministic():
         assert [(n.data, str(n._op)) for n in topological_order(_small_graph())] == first
     root = _small_graph()
     assert topological_order(root) == topological_order(root)
+
+
+def test_a_backward_pass_that_fails_midway_leaves_the_graph_usable():
+    w = Value(3.0)
+    y = w * w
+    z = Value(1.0)
+    bad = Op("bad", name="bad", arity=1, forward=lambda x: x, vjp=_raise_in_rule)
+    root = y + z._unary(bad)
+    with pytest.raises(RuntimeError, match="rule failed"):
+        root.backward()
+    assert (w._n, z._n, y._n) == (0, 0, 0)
+    assert grad(w * w, [w]) == [6.0]
+    assert len(topological_order(w * w)) == 2
+
+
+def _raise_in_rule(g, out, x):
+    raise RuntimeError("rule failed")

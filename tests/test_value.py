@@ -154,3 +154,8 @@ def test_constructor_rejects_unknown_op_symbols_and_non_value_inputs():
         Value(3.0, (a, a, a), "+")
     with pytest.raises(TypeError, match="inputs must be Values, got Value, float"):
         Value(2.0, (a, 1.0), "+")
+
+
+def test_a_leaf_given_an_op_symbol_is_rejected():
+    with pytest.raises(ValueError, match="a leaf Value has no op"):
+        Value(2.0, (), "tanh")
