@@ -6,6 +6,11 @@ returns a one-element Tensor: the *mean* over the batch of the scalar loss
 of the same name, so ``functional.hinge_loss(s, y)`` equals
 ``losses.batch_loss(losses.hinge_loss, s_list, y)``.  ``l2_penalty`` sums
 over parameters as its scalar twin does.
+
+Scores and targets must have the same shape, with one convenience: scores
+of shape (n, 1), what ``Linear(..., 1)`` returns, take targets of shape (n,).
+Nothing is broadcast silently ((n, 1) against (n,) would otherwise pair every
+score with every target and average an (n, n) matrix).
 """
 
 from __future__ import annotations
@@ -20,11 +25,16 @@ from ..tensor_ops import softmax_cross_entropy_op
 __all__ = ["softmax_cross_entropy", "mse_loss", "logistic_loss", "hinge_loss", "l2_penalty"]
 
 
-def _targets(y: Any, n: int, loss: str, dtype: Any = None) -> np.ndarray:
-    y = np.asarray(y.data if isinstance(y, Tensor) else y, dtype=dtype)
-    if y.shape[:1] != (n,) and not (y.ndim == 0 and n == 1):
-        raise ValueError(f"{loss}: {n} scores but targets of shape {y.shape}")
-    return y
+def _targets(y: Any, scores: Tensor, loss: str) -> np.ndarray:
+    """``y`` as an array of the scores' dtype and shape: equal shapes, or (n,) targets for (n, 1) scores."""
+    y = np.asarray(y.data if isinstance(y, Tensor) else y, dtype=scores.dtype)
+    shape = scores.shape
+    if y.shape == shape:
+        return y
+    if (len(shape) == 2 and shape[1] == 1 and y.shape == shape[:1]) or (y.ndim == 0 and scores.size == 1):
+        return y.reshape(shape)
+    raise ValueError(f"{loss}: scores of shape {shape} but targets of shape {y.shape}; give targets "
+                     f"of the scores' shape (or (n,) targets for (n, 1) scores)")
 
 
 def softmax_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
@@ -58,16 +68,14 @@ def softmax_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
 
 def mse_loss(prediction: Tensor, target: Any) -> Tensor:
     """Mean squared error ``(1/n) sum_i (p_i - t_i)^2`` over every element;  d/dp_i = 2 (p_i - t_i) / n."""
-    target = np.asarray(target.data if isinstance(target, Tensor) else target, dtype=prediction.dtype)
-    if target.shape != prediction.shape:
-        raise ValueError(f"mse_loss: prediction of shape {prediction.shape} but target of shape {target.shape}")
+    target = _targets(target, prediction, "mse_loss")
     diff = prediction - target
     return (diff * diff).mean()
 
 
 def hinge_loss(scores: Tensor, y: Any) -> Tensor:
     """Mean of ``max(0, 1 - y s)`` with labels ``y`` in {-1, +1};  d/ds = -y/n where ``y s < 1``."""
-    y = _targets(y, len(scores), "hinge_loss", scores.dtype)
+    y = _targets(y, scores, "hinge_loss")
     if not np.all((y == 1) | (y == -1)):
         raise ValueError("hinge_loss takes labels -1 or +1; map 0/1 labels with y = 2*y - 1")
     return (scores * -y + 1.0).relu().mean()
@@ -79,7 +87,7 @@ def logistic_loss(scores: Tensor, y: Any) -> Tensor:
     ``softplus(s) - y s`` with ``softplus(s) = relu(s) + log(1 + e^-|s|)``
     (no overflow);  d/ds = (sigma(s) - y) / n.
     """
-    y = _targets(y, len(scores), "logistic_loss", scores.dtype)
+    y = _targets(y, scores, "logistic_loss")
     if not np.all((y >= 0) & (y <= 1)):
         raise ValueError("logistic_loss takes targets in [0, 1]; map -1/+1 labels with y = (y + 1) / 2")
     r = scores.relu()
