@@ -1,5 +1,6 @@
 """backward(): the lecture example, deep chains, reuse, the gradient policy, no_grad, grad(), order."""
 
+import math
 import sys
 
 import pytest
@@ -19,12 +20,17 @@ def test_lecture_example_exactly():
 
 @pytest.mark.slow
 def test_million_node_chain_backpropagates_under_default_recursion_limit():
-    assert sys.getrecursionlimit() == 1000
-    x = Value(1.0)
-    y = x
-    for _ in range(1_000_000):
-        y = y + 1.0
-    y.backward()
+    # Pinned here: imports elsewhere in the suite (IPython, via the notebook tests) raise the limit.
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    try:
+        x = Value(1.0)
+        y = x
+        for _ in range(1_000_000):
+            y = y + 1.0
+        y.backward()
+    finally:
+        sys.setrecursionlimit(previous)
     assert x.grad == 1.0
     assert y.data == 1_000_001.0
 
@@ -91,7 +97,7 @@ def test_no_grad_records_no_graph():
     with no_grad():
         y = (x * x + 1.0).tanh()
     assert y._prev == () and y._op == ""
-    assert y.data == pytest.approx(0.9999092042625951)
+    assert y.data == pytest.approx(math.tanh(5.0))
     z = x * x
     assert z._prev == (x, x)
 

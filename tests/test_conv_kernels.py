@@ -7,7 +7,7 @@ the scalar L = sum(forward(x) * G) for a fixed random G, so dL/dx = backward(G).
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from microgradx.conv import (
@@ -116,7 +116,6 @@ def pool_cases(draw):
 
 
 @given(conv_cases())
-@settings(max_examples=40)
 def test_conv2d_forward_matches_direct_loops(case):
     x, w, stride, padding, dilation, _ = case
     np.testing.assert_allclose(conv2d_forward(x, w, stride, padding, dilation),
@@ -124,7 +123,6 @@ def test_conv2d_forward_matches_direct_loops(case):
 
 
 @given(conv_cases())
-@settings(max_examples=30)
 def test_conv2d_backward_matches_finite_differences(case):
     x, w, stride, padding, dilation, rng = case
     g = rng.normal(size=conv2d_forward(x, w, stride, padding, dilation).shape)
@@ -183,7 +181,6 @@ def test_conv2d_rejects_a_zero_stride():
 
 
 @given(pool_cases())
-@settings(max_examples=40)
 def test_max_pool2d_forward_matches_direct_loops(case):
     x, kernel, stride, padding, _ = case
     np.testing.assert_array_equal(max_pool2d_forward(x, kernel, stride, padding),
@@ -191,7 +188,6 @@ def test_max_pool2d_forward_matches_direct_loops(case):
 
 
 @given(pool_cases())
-@settings(max_examples=40)
 def test_avg_pool2d_forward_matches_direct_loops(case):
     x, kernel, stride, padding, _ = case
     np.testing.assert_allclose(avg_pool2d_forward(x, kernel, stride, padding),
@@ -199,7 +195,6 @@ def test_avg_pool2d_forward_matches_direct_loops(case):
 
 
 @given(pool_cases())
-@settings(max_examples=30)
 def test_max_pool2d_backward_matches_finite_differences(case):
     x, kernel, stride, padding, rng = case
     g = rng.normal(size=max_pool2d_forward(x, kernel, stride, padding).shape)
@@ -208,7 +203,6 @@ def test_max_pool2d_backward_matches_finite_differences(case):
 
 
 @given(pool_cases())
-@settings(max_examples=30)
 def test_avg_pool2d_backward_matches_finite_differences(case):
     x, kernel, stride, padding, rng = case
     g = rng.normal(size=avg_pool2d_forward(x, kernel, stride, padding).shape)

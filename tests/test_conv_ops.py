@@ -6,7 +6,7 @@ on sizes, strides and paddings drawn by hypothesis.
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from microgradx import no_grad
@@ -44,14 +44,12 @@ def pool_problems(draw):
 
 
 @given(conv_problems())
-@settings(max_examples=25)
 def test_conv2d_gradients_for_input_weight_and_bias_match_finite_differences(problem):
     x, w, b, stride, padding, dilation = problem
     assert tensor_gradcheck(lambda x, w, b: conv2d(x, w, b, stride, padding, dilation), [x, w, b])
 
 
 @given(conv_problems())
-@settings(max_examples=15)
 def test_conv2d_on_a_constant_array_input_differentiates_the_weights(problem):
     x, w, b, stride, padding, dilation = problem
     assert tensor_gradcheck(lambda w, b: conv2d(x, w, b, stride, padding, dilation), [w, b])
@@ -80,14 +78,12 @@ def test_conv2d_op_rule_handed_another_input_recomputes_its_patches():
 
 
 @given(pool_problems())
-@settings(max_examples=25)
 def test_max_pool2d_gradient_matches_finite_differences(problem):
     x, k, stride, padding = problem
     assert tensor_gradcheck(lambda x: max_pool2d(x, k, stride, padding), [x])
 
 
 @given(pool_problems())
-@settings(max_examples=25)
 def test_avg_pool2d_gradient_matches_finite_differences(problem):
     x, k, stride, padding = problem
     assert tensor_gradcheck(lambda x: avg_pool2d(x, k, stride, padding), [x])

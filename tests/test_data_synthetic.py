@@ -92,7 +92,7 @@ def test_blobs_have_two_balanced_classes() -> None:
     assert np.bincount(y).tolist() == [51, 50]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(deadline=None)
 @given(
     n=st.integers(2, 300),
     separation=st.floats(0.05, 10.0),

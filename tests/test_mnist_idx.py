@@ -58,7 +58,7 @@ def idx_arrays():
     )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=idx_arrays(), gz=st.booleans())
 def test_read_idx_round_trips_every_dtype_and_shape(tmp_path: Path, case, gz: bool) -> None:
     code, array = case
@@ -158,7 +158,7 @@ def test_truncated_gzip_is_rejected(tmp_path: Path) -> None:
     assert_rejected(write_raw(tmp_path / "cut.gz", compressed[: len(compressed) // 2]), "corrupt gzip")
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(content=st.binary(max_size=64), gz=st.booleans())
 def test_arbitrary_bytes_either_read_or_raise_data_format_error(tmp_path: Path, content: bytes, gz: bool) -> None:
     path = write_raw(tmp_path / "fuzz.idx", gzip.compress(content) if gz else content)
@@ -168,7 +168,7 @@ def test_arbitrary_bytes_either_read_or_raise_data_format_error(tmp_path: Path, 
         assert str(path) in str(error)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=idx_arrays(), cut=st.integers(1, 40), extra=st.binary(min_size=1, max_size=8))
 def test_any_truncation_or_extension_of_a_valid_file_is_rejected(tmp_path: Path, case, cut: int, extra: bytes) -> None:
     _, array = case

@@ -5,7 +5,7 @@ import random
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from microgradx import Value
@@ -52,7 +52,6 @@ def test_mlp_returns_a_list_for_several_outputs():
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear"])
 @given(x=st.lists(st.floats(-2, 2), min_size=3, max_size=3))
-@settings(max_examples=20)
 def test_mlp_output_equals_dense_reference_for_each_activation(activation, x):
     net = MLP(3, [5, 4, 2], activation=activation, seed=1)
     out = [v.data for v in net(x)]
@@ -60,7 +59,6 @@ def test_mlp_output_equals_dense_reference_for_each_activation(activation, x):
 
 
 @given(x=st.lists(st.sampled_from([0.0, 0.5, -1.0, 2.0]), min_size=4, max_size=4))
-@settings(max_examples=30)
 def test_skipping_zero_terms_keeps_gradients_exact(x):
     # Gradients of the network equal the analytic dense backprop, zeros and dead relus included.
     net = MLP(4, [6, 3], seed=2)

@@ -1,6 +1,5 @@
 """Every notebook in notebooks/ runs top to bottom without an error (headless, like CI)."""
 
-import os
 import pathlib
 
 import pytest

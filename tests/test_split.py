@@ -20,7 +20,7 @@ def numbered(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 # ---------------------------------------------------------------- train_test_split
 
-@settings(max_examples=50, deadline=None)
+@settings(deadline=None)
 @given(n=st.integers(2, 200), fraction=st.floats(0.01, 0.99), seed=st.integers(0, 1000))
 def test_split_partitions_the_rows_and_keeps_pairs_together(n: int, fraction: float, seed: int) -> None:
     x, y = numbered(n)

@@ -53,6 +53,7 @@ def browser():
     missing = _missing_tools()
     if missing:
         pytest.skip(f"needs {', '.join(missing)} (apt-get install graphviz chromium chromium-driver)")
+    pytest.importorskip("selenium", reason="needs selenium (pip install -e '.[dev]')")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from microgradx import Tensor, Value, ops
@@ -34,7 +34,6 @@ def _apply(op, *tensors):
 
 
 @pytest.mark.parametrize("op", BINARY, ids=lambda op: op.name)
-@settings(max_examples=25)
 @given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3),
        seed=st.integers(0, 2**16))
 def test_binary_op_gradients_sum_back_to_each_broadcast_input(op, shapes, seed):
@@ -53,7 +52,6 @@ def test_binary_op_gradient_has_each_inputs_shape(op):
 
 
 @pytest.mark.parametrize("op", BINARY + UNARY, ids=lambda op: op.name)
-@settings(max_examples=20)
 @given(seed=st.integers(0, 2**16))
 def test_tensor_elementwise_matches_value_on_the_same_numbers(op, seed):
     rng = np.random.default_rng(seed)

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from microgradx import Tensor, no_grad
@@ -93,7 +93,6 @@ def test_reflected_operators_with_numpy_arrays_record_a_graph():
 
 # -- matmul --------------------------------------------------------------------------
 
-@settings(max_examples=20)
 @given(m=st.integers(1, 4), k=st.integers(1, 4), n=st.integers(1, 4), seed=seeds)
 def test_matmul_2d_gradients(m, k, n, seed):
     assert tensor_gradcheck(lambda a, b: a @ b, [_rand(seed, (m, k)), _rand(seed + 1, (k, n))])
@@ -119,7 +118,6 @@ def _axes(shape):
 
 
 @pytest.mark.parametrize("reduce", ["sum", "mean", "max"])
-@settings(max_examples=20)
 @given(data=st.data(), shape=shapes, keepdims=st.booleans(), seed=seeds)
 def test_reductions_over_an_axis_with_keepdims(reduce, data, shape, keepdims, seed):
     axis = data.draw(_axes(shape))
@@ -175,7 +173,6 @@ def test_fancy_indexing_scatter_adds_repeated_picks():
     assert x.grad.tolist() == [3.0, 0.0, 1.0]
 
 
-@settings(max_examples=20)
 @given(seed=seeds, picks=st.lists(st.integers(0, 3), min_size=1, max_size=6))
 def test_gather_rows_and_columns_gradients(seed, picks):
     rows = np.array(picks)
@@ -212,7 +209,6 @@ def test_concatenate_error_names_the_shapes():
 
 # -- selection -------------------------------------------------------------------------
 
-@settings(max_examples=20)
 @given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3), seed=seeds)
 def test_where_gradients_with_broadcasting(shapes, seed):
     cond_shape, sa, sb = shapes.input_shapes
@@ -220,7 +216,6 @@ def test_where_gradients_with_broadcasting(shapes, seed):
     assert tensor_gradcheck(lambda a, b: where(cond, a, b), [_rand(seed + 1, sa), _rand(seed + 2, sb)])
 
 
-@settings(max_examples=20)
 @given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3), seed=seeds)
 def test_maximum_gradients_with_broadcasting(shapes, seed):
     a, b = _rand(seed, shapes.input_shapes[0]), _rand(seed + 1, shapes.input_shapes[1])
@@ -245,7 +240,6 @@ def test_clip_gradients():
 
 # -- softmax family --------------------------------------------------------------------
 
-@settings(max_examples=20)
 @given(shape=hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), seed=seeds)
 def test_log_softmax_gradients(shape, seed):
     x = _rand(seed, shape) * 3
@@ -258,7 +252,6 @@ def test_log_softmax_is_stable_for_huge_logits():
     assert np.all(np.isfinite(out.data)) and out.data[0, 0] == 0.0
 
 
-@settings(max_examples=20)
 @given(n=st.integers(1, 5), c=st.integers(2, 5), seed=seeds)
 def test_fused_softmax_cross_entropy_gradients_and_value(n, c, seed):
     x = _rand(seed, (n, c)) * 2
@@ -311,7 +304,6 @@ def test_create_graph_through_a_matrix_row_without_support_says_so():
 
 @pytest.mark.parametrize("op", [op for op in __import__("microgradx").ops.TABLE.values() if op.arity == 1],
                          ids=lambda op: op.name)
-@settings(max_examples=10)
 @given(shape=shapes, seed=seeds)
 def test_unary_table_rows_on_arrays_of_any_shape(op, shape, seed):
     low, high = op.domain[0]

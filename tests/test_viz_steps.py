@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 
 from microgradx import Value
 from microgradx.tensor import Tensor
@@ -61,7 +61,6 @@ def test_reused_node_accumulates_like_backward():
     assert [last.grads[j] for j in range(len(order))] == [node.grad for node in order]
 
 
-@settings(max_examples=30)
 @given(expression_dags())
 def test_final_snapshot_equals_backward_on_random_dags(dag):
     steps = list(backward_steps(dag.root))
