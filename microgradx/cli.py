@@ -46,44 +46,29 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
+def _number(kind: type, *, minimum: float, strict: bool) -> Any:
+    """An argparse ``type=``: text -> ``kind`` (int or float), finite, >= or > ``minimum``."""
+    noun = "a whole number" if kind is int else "a number"
+    if kind is int:
+        bound = f"at least {int(minimum) + 1 if strict else int(minimum)}"
+    else:
+        bound = "a positive number" if strict else f"{minimum:g} or a positive number"
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(f"{text} must be {bound}")
+        return value
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text} must be a positive number")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"{text} must be 0 or a positive number")
-    return value
+_positive_int = _number(int, minimum=0, strict=True)
+_non_negative_int = _number(int, minimum=0, strict=False)
+_positive_float = _number(float, minimum=0.0, strict=True)
+_non_negative_float = _number(float, minimum=0.0, strict=False)
 
 
 def _hidden_sizes(text: str) -> list[int]:
