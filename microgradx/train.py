@@ -12,8 +12,10 @@
 One step: forward a batch, loss = mean over the batch of
 ``-log softmax(logits)[label]``, ``backward()``, ``optimizer.step()``.  The only
 engine-specific code is the adapter below: a tensor model gets the batch as one
-``Tensor`` and returns logits of shape (batch, classes); a scalar model gets
-one example at a time as a list and returns a list of ``Value`` logits.
+plain ndarray of its parameters' dtype (a constant, so a first ``Linear`` or
+``Conv2d`` takes its fused constant-input path, and a float32 model computes in
+float32) and returns logits of shape (batch, classes); a scalar model gets one
+example at a time as a list and returns a list of ``Value`` logits.
 """
 
 from __future__ import annotations
@@ -98,15 +100,16 @@ class Metrics:
 class _TensorEngine:
     name = "tensor"
 
-    def __init__(self) -> None:
+    def __init__(self, model: Any) -> None:
         # Tensor models only: scalar users never import the tensor engine.
         from .nn.functional import softmax_cross_entropy
-        from .tensor import Tensor
-        self.Tensor = Tensor
         self.softmax_cross_entropy = softmax_cross_entropy
+        #: The batches' dtype: the model's own, so float32 stays float32.
+        self.dtype = np.dtype(model.parameters()[0].data.dtype)
 
     def logits(self, model: Any, x: np.ndarray) -> Any:
-        return model(self.Tensor(x))
+        # A plain array, not a Tensor: the data are constants, not graph inputs.
+        return model(x.astype(self.dtype, copy=False))
 
     def width(self, logits: Any) -> int:
         return int(logits.data.shape[-1])
@@ -121,6 +124,7 @@ class _TensorEngine:
 
 class _ScalarEngine:
     name = "scalar"
+    dtype = np.dtype(np.float64)
 
     def logits(self, model: Any, x: np.ndarray) -> list[list[Value]]:
         rows = []
@@ -150,7 +154,7 @@ def engine_of(model: Any) -> str:
 
 
 def _adapter(model: Any) -> Any:
-    return _ScalarEngine() if engine_of(model) == "scalar" else _TensorEngine()
+    return _ScalarEngine() if engine_of(model) == "scalar" else _TensorEngine(model)
 
 
 def _loss_function(loss: str | Callable, engine: Any) -> Callable:
@@ -167,10 +171,11 @@ def _loss_function(loss: str | Callable, engine: Any) -> Callable:
 
 def evaluate(model: Any, x: np.ndarray, y: np.ndarray, *, batch_size: int = 512) -> Metrics:
     """Mean cross-entropy and accuracy of ``model`` on ``(x, y)``; records no graph, eval mode."""
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.int64)
-    if len(x) == 0:
+    y = np.asarray(y, dtype=np.int64)
+    if len(y) == 0:
         return Metrics(loss=math.nan, accuracy=math.nan)
     engine = _adapter(model)
+    x = np.asarray(x, dtype=engine.dtype)
     was_training = getattr(model, "training", True)
     _set_mode(model, False)
     loss_sum, correct = 0.0, 0
@@ -254,6 +259,7 @@ def _fit(model: Any, data: DataSplit, optimizer: Any, epochs: int, batch_size: i
     steps_per_epoch = math.ceil(data.num_train / batch_size)
     bar = _Progress(epochs * steps_per_epoch, enabled=progress, stream=stream)
     rng = np.random.default_rng(seed)
+    x_train = np.asarray(data.x_train, dtype=engine.dtype)  # once, not once per batch
     history = History()
     step = 0
     try:
@@ -261,7 +267,7 @@ def _fit(model: Any, data: DataSplit, optimizer: Any, epochs: int, batch_size: i
             start = time.perf_counter()
             _set_mode(model, True)
             loss_sum, correct, seen = 0.0, 0, 0
-            for xb, yb in iterate_minibatches(data.x_train, data.y_train, batch_size, rng=rng):
+            for xb, yb in iterate_minibatches(x_train, data.y_train, batch_size, rng=rng):
                 step += 1
                 if augment is not None:
                     xb = _augmented(augment, xb, rng)
