@@ -74,7 +74,7 @@ def _node(data: np.ndarray, op: Op, a: "Tensor", b: "Tensor | None" = None) -> "
     return out
 
 
-def _as_array(data: Any, dtype: Any) -> np.ndarray:
+def _as_array(data: Any, dtype: Any, copy: bool = False) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
     if dtype is None:
@@ -82,10 +82,22 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
             else np.float64
     elif np.dtype(dtype).type not in _FLOATS:
         raise TypeError(f"Tensor dtype must be float64 or float32, got {np.dtype(dtype)}")
-    array = np.asarray(data, dtype=dtype)
+    array = np.array(data, dtype=dtype) if copy else np.asarray(data, dtype=dtype)
     if array.dtype.kind != "f":
         raise TypeError(f"Tensor needs real numbers, got {array.dtype} data")
     return array
+
+
+def _leaf(data: np.ndarray) -> "Tensor":
+    """A leaf holding ``data`` itself, no copy: for arrays made here or constants nobody updates."""
+    out = _new(Tensor)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out._op = ""
+    out._a = out._b = None
+    out._n = 0
+    return out
 
 
 class Tensor(Node):
@@ -94,6 +106,9 @@ class Tensor(Node):
     ``Tensor(data, dtype=None)``: float64 by default (float32 arrays keep
     float32; pass ``dtype=np.float32`` to choose it).  ``grad`` is 0.0 at rest
     and an ndarray of ``data``'s shape after ``backward``.
+
+    ``data`` is always copied (as ``torch.tensor`` does): optimizers update
+    ``.data`` in place, and that must not write into the caller's array.
     """
 
     __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_n")
@@ -101,7 +116,7 @@ class Tensor(Node):
     __array_ufunc__ = None
 
     def __init__(self, data: ArrayLike, dtype: Any = None, *, label: str = "") -> None:
-        self.data = _as_array(data, dtype)
+        self.data = _as_array(data, dtype, copy=True)
         self.grad = 0.0
         self.label = label
         self._op = ""
@@ -132,8 +147,8 @@ class Tensor(Node):
         return self.item()
 
     def detach(self) -> "Tensor":
-        """A leaf sharing this data, cut from the graph."""
-        return Tensor(self.data)
+        """A leaf sharing this data (no copy), cut from the graph."""
+        return _leaf(self.data)
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -160,7 +175,7 @@ class Tensor(Node):
     def _lift(self, x: Any) -> Any:
         """A number or array as a constant leaf of this tensor's dtype."""
         if isinstance(x, (numbers.Real, np.ndarray, np.generic, list)) and not isinstance(x, bool):
-            return Tensor(np.asarray(x, dtype=self.data.dtype))
+            return _leaf(np.asarray(x, dtype=self.data.dtype))  # a constant: no copy needed
         return NotImplemented
 
     def _coerce(self, other: Any) -> Any:
@@ -321,7 +336,7 @@ class Tensor(Node):
             if seed.shape != self.data.shape:
                 raise ValueError(f"backward: gradient has shape {seed.shape} but the Tensor "
                                  f"has shape {self.shape}; they must match")
-        _backward(self, Tensor(seed) if create_graph else seed, create_graph=create_graph)
+        _backward(self, _leaf(seed) if create_graph else seed, create_graph=create_graph)
 
     def zero_grad(self) -> None:
         """Set this node's ``.grad`` back to 0."""
@@ -329,7 +344,8 @@ class Tensor(Node):
 
 
 def _as_tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
+    """A Tensor as is; anything else as a constant leaf (not copied: nothing updates it)."""
+    return x if isinstance(x, Tensor) else _leaf(_as_array(x, None))
 
 
 def concatenate(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:

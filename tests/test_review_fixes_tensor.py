@@ -102,3 +102,24 @@ def test_fit_accuracy_is_unchanged_by_feeding_constants_to_a_float64_model():
     assert runs[0].column("train_loss") == pytest.approx(runs[1].column("train_loss"), rel=1e-9)
     assert evaluate(fast, data.x_test, data.y_test) == pytest.approx(
         evaluate(slow, data.x_test, data.y_test), rel=1e-9)
+
+
+# -- Tensor(data) owns a copy --------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_an_optimizer_step_leaves_the_callers_array_unchanged(dtype):
+    from microgradx.optim import SGD
+
+    array = np.array([1.0, -2.0, 3.0], dtype=dtype)
+    p = Tensor(array)
+    (p * p).sum().backward()
+    SGD([p], lr=0.1).step()
+    assert array.tolist() == [1.0, -2.0, 3.0]
+    assert p.data.tolist() == pytest.approx([0.8, -1.6, 2.4])
+
+
+def test_tensor_of_a_tensor_copies_its_data():
+    a = Tensor([1.0, 2.0])
+    b = Tensor(a)
+    b.data += 1.0
+    assert a.data.tolist() == [1.0, 2.0]

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, _as_array, _leaf
 from ..ops import RELU, SIGMOID, TANH
 from ..tensor_ops import MATMUL_NT, linear_op
 from .init import check_activation, make_rng, sample_weights
@@ -36,7 +36,7 @@ def _as_input(x: Any, dtype: np.dtype) -> Tensor:
     """A batch as a Tensor of the layer's dtype; plain arrays become constant leaves."""
     if isinstance(x, Tensor):
         return x
-    return Tensor(np.asarray(x, dtype=dtype))
+    return _leaf(_as_array(x, dtype))  # a constant: no copy
 
 
 class ReLU(Module):
