@@ -123,3 +123,15 @@ def test_tensor_of_a_tensor_copies_its_data():
     b = Tensor(a)
     b.data += 1.0
     assert a.data.tolist() == [1.0, 2.0]
+
+
+# -- empty batches ---------------------------------------------------------------------------
+
+def test_softmax_cross_entropy_of_an_empty_batch_says_the_batch_is_empty():
+    with pytest.raises(ValueError, match=r"logits of shape \(0, 10\) are empty \(no examples"):
+        F.softmax_cross_entropy(Tensor(np.zeros((0, 10))), np.zeros(0, dtype=np.int64))
+
+
+def test_max_of_an_empty_tensor_says_it_is_empty():
+    with pytest.raises(ValueError, match=r"max: the Tensor of shape \(0, 3\) is empty"):
+        Tensor(np.zeros((0, 3))).max(axis=1)

@@ -52,6 +52,10 @@ def softmax_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
     if len(shape) != 2:
         raise ValueError(f"softmax_cross_entropy: logits must be (batch, classes), got shape {shape}")
     n, classes = shape
+    if n == 0 or classes == 0:
+        raise ValueError(f"softmax_cross_entropy: logits of shape {shape} are empty "
+                         f"({'no examples in the batch' if n == 0 else 'no classes'}); "
+                         "the mean loss needs at least one example and one class")
     if type(labels) is not np.ndarray:
         labels = np.asarray(labels)
     if labels.dtype.kind not in "iu":
