@@ -252,7 +252,11 @@ class Tensor(Node):
         return self._unary(T.mean_op(T.normalize_axis(axis, self.data.ndim, "mean"), keepdims))
 
     def max(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        """Max over ``axis``;  dx = g at the maxima (ties share it)."""
+        """Max over ``axis``;  dx = g at the maxima (ties share it).
+
+        A NaN in a reduced slice makes that max NaN, and every gradient in
+        the slice NaN (no element equals a NaN maximum).
+        """
         if self.data.size == 0:
             raise ValueError(f"max: the Tensor of shape {self.shape} is empty")
         return self._unary(T.max_op(T.normalize_axis(axis, self.data.ndim, "max"), keepdims))
@@ -289,11 +293,16 @@ class Tensor(Node):
         return self._unary(T.transpose_op(None))
 
     def __getitem__(self, index: Any) -> "Tensor":
-        """Basic or fancy indexing;  backward scatters g, adding at repeated picks."""
-        if isinstance(index, Tensor):
-            index = index.data
-        elif isinstance(index, list):
-            index = np.asarray(index)
+        """Basic or fancy indexing;  backward scatters g, adding at repeated picks.
+
+        Indices are ints, slices, integer or boolean arrays (lists too); a
+        Tensor index, whose data are floats, must hold whole numbers and is
+        read as an integer array.
+        """
+        if isinstance(index, tuple):
+            index = tuple(_plain_index(part) for part in index)
+        else:
+            index = _plain_index(index)
         try:
             self.data[index]
         except IndexError as error:
@@ -341,6 +350,20 @@ class Tensor(Node):
     def zero_grad(self) -> None:
         """Set this node's ``.grad`` back to 0."""
         self.grad = 0.0
+
+
+def _plain_index(part: Any) -> Any:
+    """One part of an index as NumPy takes it: a Tensor of whole numbers becomes an int array."""
+    if isinstance(part, list):
+        return np.asarray(part)
+    if not isinstance(part, Tensor):
+        return part
+    data = part.data
+    ints = data.astype(np.int64)
+    if not np.array_equal(ints, data):
+        raise TypeError(f"getitem: a Tensor index must hold whole numbers, got {data!r:.80}; index "
+                        "with ints or an integer ndarray (e.g. t.data.astype(int))")
+    return ints
 
 
 def _as_tensor(x: Any) -> Tensor:

@@ -135,3 +135,23 @@ def test_softmax_cross_entropy_of_an_empty_batch_says_the_batch_is_empty():
 def test_max_of_an_empty_tensor_says_it_is_empty():
     with pytest.raises(ValueError, match=r"max: the Tensor of shape \(0, 3\) is empty"):
         Tensor(np.zeros((0, 3))).max(axis=1)
+
+
+# -- indexing with a Tensor ------------------------------------------------------------------
+
+def test_a_tensor_of_whole_numbers_indexes_like_an_int_array():
+    x = Tensor([10.0, 20.0, 30.0])
+    picked = x[Tensor([2.0, 0.0, 2.0])]
+    assert picked.data.tolist() == [30.0, 10.0, 30.0]
+    picked.sum().backward()
+    assert x.grad.tolist() == [1.0, 0.0, 2.0]
+
+
+def test_a_tensor_index_inside_a_tuple_indexes_like_an_int_array():
+    x = Tensor(np.arange(6.0).reshape(2, 3))
+    assert x[Tensor([1.0, 0.0]), Tensor([2.0, 1.0])].data.tolist() == [5.0, 1.0]
+
+
+def test_a_tensor_index_with_fractions_is_a_type_error_naming_the_fix():
+    with pytest.raises(TypeError, match="whole numbers.*integer ndarray"):
+        Tensor([1.0, 2.0])[Tensor([0.5])]
