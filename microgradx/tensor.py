@@ -248,8 +248,13 @@ class Tensor(Node):
         return self._unary(T.sum_op(T.normalize_axis(axis, self.data.ndim, "sum"), keepdims))
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        """Mean over ``axis``;  dx = g / n broadcast back."""
-        return self._unary(T.mean_op(T.normalize_axis(axis, self.data.ndim, "mean"), keepdims))
+        """Mean over ``axis`` = sum over ``axis`` * (1/n), n the number of averaged elements;
+        dx = g / n broadcast back.  Composed, so it differentiates to any order."""
+        axes = T.normalize_axis(axis, self.data.ndim, "mean")
+        shape = self.data.shape
+        n = self.data.size if axes is None else int(np.prod([shape[ax] for ax in axes]))
+        # An empty mean is NaN, as in NumPy (1/0 would raise instead).
+        return self.sum(axes, keepdims) * (1.0 / n if n else float("nan"))
 
     def max(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
         """Max over ``axis``;  dx = g at the maxima (ties share it).

@@ -21,7 +21,7 @@ import numpy as np
 from .ops import RELU, Op
 
 __all__ = [
-    "unbroadcast", "normalize_axis", "MATMUL", "MATMUL_NT", "linear_op", "sum_op", "mean_op", "max_op", "reshape_op",
+    "unbroadcast", "normalize_axis", "MATMUL", "MATMUL_NT", "linear_op", "sum_op", "max_op", "reshape_op",
     "transpose_op", "getitem_op", "concat_op", "where_op", "MAXIMUM", "clip_op",
     "log_softmax_op", "softmax_cross_entropy_op",
 ]
@@ -186,22 +186,6 @@ def _node_expand(g, axes, keepdims, ndim):
 
 def _tag(axis, keepdims) -> str:
     return f"[axis={axis}{', keepdims' if keepdims else ''}]"
-
-
-@lru_cache(maxsize=512)
-def mean_op(axis: tuple[int, ...] | None, keepdims: bool) -> Op:
-    """Mean over ``axis``:  d(mean x)/dx_i = 1/n with n the number of averaged elements."""
-
-    def forward(x):
-        return x.mean(axis=axis, keepdims=keepdims)
-
-    def vjp(g, out, x):
-        _arrays_only("mean", g)
-        n = x.size if axis is None else int(np.prod([x.shape[a] for a in axis]))
-        return (np.broadcast_to(_expand(g, axis, keepdims, x.ndim) / max(n, 1), x.shape),)
-
-    return Op("mean", name=f"mean{_tag(axis, keepdims)}", arity=1, forward=forward, vjp=vjp,
-              doc=f"mean over axis {axis}")
 
 
 @lru_cache(maxsize=512)

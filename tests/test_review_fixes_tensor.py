@@ -155,3 +155,41 @@ def test_a_tensor_index_inside_a_tuple_indexes_like_an_int_array():
 def test_a_tensor_index_with_fractions_is_a_type_error_naming_the_fix():
     with pytest.raises(TypeError, match="whole numbers.*integer ndarray"):
         Tensor([1.0, 2.0])[Tensor([0.5])]
+
+
+# -- mean is composed from sum, so it differentiates twice -------------------------------------
+
+def _second_derivative(f, x):
+    """Backward with create_graph=True, then backward through the gradient's sum: (f', sum f'')."""
+    f(x).backward(create_graph=True)
+    first = x.grad
+    x.grad = 0.0
+    first.sum().backward()
+    return first.data, x.grad
+
+
+def test_second_derivative_through_mean():
+    x = Tensor([0.5, -1.0, 2.0, 3.0])
+    first, second = _second_derivative(lambda x: (x * x * x).mean(), x)
+    assert np.allclose(first, 3 * x.data ** 2 / 4)  # d/dx mean(x^3) = 3 x^2 / n
+    assert np.allclose(second, 6 * x.data / 4)
+
+
+def test_second_derivative_through_mean_over_an_axis_with_keepdims():
+    x = Tensor(np.arange(1.0, 7.0).reshape(2, 3))
+    _, second = _second_derivative(lambda x: (x * x * x).mean(axis=1, keepdims=True).sum(), x)
+    assert np.allclose(second, 6 * x.data / 3)
+
+
+def test_second_derivative_through_mse_loss():
+    p, t = Tensor([0.5, -1.0, 2.0]), np.array([1.0, 0.0, 1.5])
+    first, second = _second_derivative(lambda p: F.mse_loss(p, t), p)
+    assert np.allclose(first, 2 * (p.data - t) / 3)  # d/dp (1/n) sum (p - t)^2
+    assert np.allclose(second, 2 / 3)
+
+
+def test_mean_keeps_float32_and_matches_numpy():
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    out = Tensor(x).mean(axis=0)
+    assert out.dtype == np.float32
+    assert np.allclose(out.data, x.mean(axis=0), rtol=1e-6)

@@ -36,7 +36,6 @@ ROWS = {
     "tensor_ops.linear_op": (binary(tensor_ops.linear_op(x_const, TANH)),
                              [rng.standard_normal((4, 3)), rng.standard_normal(4)]),
     "tensor_ops.sum_op": (unary(tensor_ops.sum_op((0, 2), False)), [spaced]),
-    "tensor_ops.mean_op": (unary(tensor_ops.mean_op((1,), True)), [spaced]),
     "tensor_ops.max_op": (unary(tensor_ops.max_op((2,), False)), [spaced]),
     "tensor_ops.reshape_op": (unary(tensor_ops.reshape_op((4, 6))), [spaced]),
     "tensor_ops.transpose_op": (unary(tensor_ops.transpose_op((2, 0, 1))), [spaced]),
