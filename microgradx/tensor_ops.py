@@ -104,9 +104,9 @@ def _matmul_nt_forward(a, w):
 
 
 def _matmul_nt_vjp(g, out, a, w):
-    """C = A W^T (a dense layer, W stored as (out, in)):  dA = G W,  dW = G^T A."""
-    if not isinstance(a, np.ndarray):  # higher order: the same products on nodes
-        return g @ w, g.T @ a
+    """C = A W^T (a dense layer, W stored as (out, in)):  dA = G W,  dW = G^T A.
+
+    Only ``@`` and ``.T``: the same products serve arrays and nodes (higher order)."""
     return g @ w, g.T @ a
 
 

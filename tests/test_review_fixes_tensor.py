@@ -193,3 +193,14 @@ def test_mean_keeps_float32_and_matches_numpy():
     out = Tensor(x).mean(axis=0)
     assert out.dtype == np.float32
     assert np.allclose(out.data, x.mean(axis=0), rtol=1e-6)
+
+
+def test_second_derivative_through_matmul_nt():
+    from microgradx.tensor_ops import MATMUL_NT
+
+    rng = np.random.default_rng(0)
+    a, w = Tensor(rng.standard_normal((4, 3))), Tensor(rng.standard_normal((2, 3)))
+    first, second = _second_derivative(lambda w: (a._binary(MATMUL_NT, w) ** 2).sum(), w)
+    gram = a.data.T @ a.data
+    assert np.allclose(first, 2 * w.data @ gram)  # d/dW ||A W^T||^2 = 2 W A^T A
+    assert np.allclose(second, 2 * np.ones((2, 3)) @ gram)
