@@ -95,7 +95,7 @@ class Optimizer:
                 p.data = float(p.data - delta)
 
     def _delta(self, i: int, p: Any, g: Any) -> Any:
-        """The amount to subtract from ``p.data`` this step."""
+        """The amount to subtract from ``p.data`` this step (AdamW first decays ``p.data`` in place)."""
         raise NotImplementedError
 
 
@@ -197,8 +197,9 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov and Hutter): the decay is not part of ``g``.
 
-    ``theta -= lr * weight_decay * theta`` first, then the Adam step on the
-    raw gradient.  Default ``weight_decay=1e-2``, as in PyTorch.
+    ``theta *= 1 - lr * weight_decay`` first, then the Adam step on the raw
+    gradient (PyTorch's order and rounding).  Default ``weight_decay=1e-2``,
+    as in PyTorch.
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
@@ -209,4 +210,13 @@ class AdamW(Adam):
         return g
 
     def _delta(self, i: int, p: Any, g: Any) -> Any:
-        return self.lr * self.weight_decay * p.data + super()._delta(i, p, g)
+        # The decay scales theta in place: adding lr * wd * theta to the Adam step would
+        # allocate a parameter-sized temporary every step.  Adam's step reads g, m and v
+        # only, so decaying first changes nothing else.  Same two roundings on floats.
+        if self.weight_decay:
+            keep = 1.0 - self.lr * self.weight_decay
+            if isinstance(p.data, np.ndarray):
+                p.data *= keep
+            else:
+                p.data = p.data * keep
+        return super()._delta(i, p, g)
