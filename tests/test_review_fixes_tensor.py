@@ -244,3 +244,31 @@ def test_adamw_on_floats_and_arrays_gives_the_same_bits():
         opt_s.step()
         opt_t.step()
     assert [v.data for v in scalars] == array.data.tolist()
+
+
+# -- backward_steps sends what the rules send: unbroadcasting lives in one place -------------------
+
+def test_backward_steps_equal_backward_on_a_broadcasting_tensor_graph():
+    from microgradx.viz.steps import backward_steps
+
+    s, v, b = Tensor(2.0), Tensor([1.0, 2.0, 3.0]), Tensor([[1.0], [2.0]])
+    z = s * v + b
+    root = (z * z).sum()
+    last = list(backward_steps(root))[-1]
+    root.backward()
+    for node in (s, v, b):
+        got = last.grad_of(node)
+        assert np.shape(got) == node.shape and np.array_equal(got, node.grad)
+
+
+def test_backward_steps_pass_each_rules_gradient_through_unchanged():
+    from microgradx import ops
+    from microgradx.tensor import _node
+    from microgradx.viz.steps import backward_steps
+
+    # The raw table row, not tensor_op's wrapper: its rule sends a (3,) gradient to the 0-d input.
+    s, v = Tensor(2.0), Tensor([1.0, 2.0, 3.0])
+    root = _node(np.multiply(s.data, v.data), ops.MUL, s, v)
+    (step,) = backward_steps(root)
+    expected = ops.MUL.vjp(np.ones(3), root.data, s.data, v.data)
+    assert all(np.array_equal(a, b) and np.shape(a) == np.shape(b) for a, b in zip(step.sent, expected))

@@ -93,25 +93,11 @@ def backward_steps(root: Any, seed: Any = None, order: list | None = None) -> It
             continue
         inputs = node._prev
         incoming = arrived[index]
-        sent = tuple(_sum_to(s, i.data) for s, i in
-                     zip(op.vjp(incoming, node.data, *(i.data for i in inputs)), inputs))
+        # Tensor rows already sum broadcast gradients back (tensor.tensor_op): use them as sent.
+        sent = tuple(op.vjp(incoming, node.data, *(i.data for i in inputs)))
         for child, s in zip(inputs, sent):
             j = position[id(child)]
             arrived[j] = arrived[j] + s
             grads[j] = arrived[j]
         yield BackwardStep(index, node, inputs, incoming, sent, tuple(grads), order)
-
-
-def _sum_to(g: Any, like: Any) -> Any:
-    """Sum a broadcast gradient back to the shape of ``like`` (a no-op for scalars)."""
-    shape = np.shape(like)
-    if np.shape(g) == shape:
-        return g
-    g = np.asarray(g)
-    while g.ndim > len(shape):
-        g = g.sum(axis=0)
-    for axis, size in enumerate(shape):
-        if size == 1 and g.shape[axis] != 1:
-            g = g.sum(axis=axis, keepdims=True)
-    return g if shape else float(g)
 
