@@ -26,7 +26,7 @@ from typing import Any, Sequence, Union
 
 import numpy as np
 
-from . import ops, tensor_ops as T
+from . import ops, tensor_ops
 from .autograd import GRAD_MODE, backward as _backward
 from .node import Node, _raw
 from .ops import NEG, Op, power_op
@@ -48,7 +48,7 @@ def tensor_op(op: Op) -> Op:
 
     def vjp(g, out, a, b):
         ga, gb = rule(g, out, a, b)
-        return T.unbroadcast(ga, a.shape), T.unbroadcast(gb, b.shape)
+        return tensor_ops.unbroadcast(ga, a.shape), tensor_ops.unbroadcast(gb, b.shape)
 
     vjp.__doc__ = rule.__doc__
     return Op(str(op), name=op.name, arity=2, forward=op.forward, vjp=vjp, domain=op.domain,
@@ -227,7 +227,7 @@ class Tensor(Node):
         except ValueError as error:
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape}: batch dims do not "
                              f"broadcast ({error})") from None
-        return _node(data, T.MATMUL, self, other)
+        return _node(data, tensor_ops.MATMUL, self, other)
 
     def __rmatmul__(self, other: ArrayLike) -> "Tensor":
         lifted = self._lift(other)
@@ -245,12 +245,13 @@ class Tensor(Node):
 
     def sum(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
         """Sum over ``axis`` (None: all);  dx = g broadcast back."""
-        return self._unary(T.sum_op(T.normalize_axis(axis, self.data.ndim, "sum"), keepdims))
+        axes = tensor_ops.normalize_axis(axis, self.data.ndim, "sum")
+        return self._unary(tensor_ops.sum_op(axes, keepdims))
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
         """Mean over ``axis`` = sum over ``axis`` * (1/n), n the number of averaged elements;
         dx = g / n broadcast back.  Composed, so it differentiates to any order."""
-        axes = T.normalize_axis(axis, self.data.ndim, "mean")
+        axes = tensor_ops.normalize_axis(axis, self.data.ndim, "mean")
         shape = self.data.shape
         n = self.data.size if axes is None else int(np.prod([shape[ax] for ax in axes]))
         # An empty mean is NaN, as in NumPy (1/0 would raise instead).
@@ -264,7 +265,8 @@ class Tensor(Node):
         """
         if self.data.size == 0:
             raise ValueError(f"max: the Tensor of shape {self.shape} is empty")
-        return self._unary(T.max_op(T.normalize_axis(axis, self.data.ndim, "max"), keepdims))
+        axes = tensor_ops.normalize_axis(axis, self.data.ndim, "max")
+        return self._unary(tensor_ops.max_op(axes, keepdims))
 
     def reshape(self, *shape: Any) -> "Tensor":
         """The same elements in a new shape (one entry may be -1)."""
@@ -277,25 +279,25 @@ class Tensor(Node):
                              f"elements) into {tuple(shape)}") from None
         if target == self.data.shape:
             return self
-        return self._unary(T.reshape_op(target))
+        return self._unary(tensor_ops.reshape_op(target))
 
     def transpose(self, *axes: int) -> "Tensor":
         """Permute the axes (none given: reverse them)."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         if not axes:
-            return self._unary(T.transpose_op(None))
+            return self._unary(tensor_ops.transpose_op(None))
         if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the "
                              f"{self.ndim} axes of shape {self.shape}")
-        return self._unary(T.transpose_op(tuple(a % self.ndim for a in axes)))
+        return self._unary(tensor_ops.transpose_op(tuple(a % self.ndim for a in axes)))
 
     permute = transpose
 
     @property
     def T(self) -> "Tensor":
         """The axes reversed (a matrix transposed)."""
-        return self._unary(T.transpose_op(None))
+        return self._unary(tensor_ops.transpose_op(None))
 
     def __getitem__(self, index: Any) -> "Tensor":
         """Basic or fancy indexing;  backward scatters g, adding at repeated picks.
@@ -312,17 +314,17 @@ class Tensor(Node):
             self.data[index]
         except IndexError as error:
             raise IndexError(f"getitem: index {index!r:.80} into shape {self.shape}: {error}") from None
-        return self._unary(T.getitem_op(index))
+        return self._unary(tensor_ops.getitem_op(index))
 
     def clip(self, low: float | None = None, high: float | None = None) -> "Tensor":
         """Clip into [low, high];  d/dx = 1 inside, 0 outside."""
-        return self._unary(T.clip_op(None if low is None else float(low),
+        return self._unary(tensor_ops.clip_op(None if low is None else float(low),
                                      None if high is None else float(high)))
 
     def log_softmax(self, axis: int = -1) -> "Tensor":
         """x - log sum exp(x) along ``axis`` (numerically stable)."""
-        (ax,) = T.normalize_axis(axis, self.data.ndim, "log_softmax")
-        return self._unary(T.log_softmax_op(ax))
+        (ax,) = tensor_ops.normalize_axis(axis, self.data.ndim, "log_softmax")
+        return self._unary(tensor_ops.log_softmax_op(ax))
 
     def softmax(self, axis: int = -1) -> "Tensor":
         """e^x / sum e^x along ``axis`` = exp(log_softmax(x))."""
@@ -335,8 +337,10 @@ class Tensor(Node):
 
         For a one-element Tensor the seed is 1; otherwise pass ``gradient``,
         d(objective)/d(self), of the same shape.  Leaves accumulate across
-        calls.  ``create_graph=True`` records a graph of the gradients
-        (elementwise and 2-d matmul rows; others raise NotImplementedError).
+        calls.  ``create_graph=True`` records a graph of the gradients, so
+        they can be differentiated again; it works through the elementwise
+        rows, ``sum``, ``mean``, ``reshape``, ``transpose``, 2-d matmul and
+        matmul_nt (the other matrix rows raise NotImplementedError).
         """
         if gradient is None:
             if self.data.size != 1:
@@ -382,7 +386,7 @@ def concatenate(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
     if not items:
         raise ValueError("concatenate: needs at least one tensor")
     ndim = items[0].ndim
-    (ax,) = T.normalize_axis(axis, ndim, "concatenate")
+    (ax,) = tensor_ops.normalize_axis(axis, ndim, "concatenate")
     for t in items[1:]:
         rest = lambda s: s[:ax] + s[ax + 1:]  # noqa: E731
         if t.ndim != ndim or rest(t.shape) != rest(items[0].shape):
@@ -390,7 +394,7 @@ def concatenate(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
                              f"outside axis {ax}")
     out = items[0]
     for t in items[1:]:
-        out = out._binary(T.concat_op(ax), t)
+        out = out._binary(tensor_ops.concat_op(ax), t)
     return out
 
 
@@ -402,7 +406,7 @@ def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
     for t in items[1:]:
         if t.shape != items[0].shape:
             raise ValueError(f"stack: shapes {items[0].shape} and {t.shape} differ; all must match")
-    (ax,) = T.normalize_axis(axis, items[0].ndim + 1, "stack")
+    (ax,) = tensor_ops.normalize_axis(axis, items[0].ndim + 1, "stack")
     shape = items[0].shape[:ax] + (1,) + items[0].shape[ax:]
     return concatenate([t.reshape(shape) for t in items], axis=ax)
 
@@ -416,9 +420,9 @@ def where(condition: Any, a: ArrayLike, b: ArrayLike) -> Tensor:
     except ValueError:
         raise ValueError(f"where: shapes {cond.shape}, {a.shape} and {b.shape} do not "
                          "broadcast") from None
-    return a._binary(T.where_op(cond), b)
+    return a._binary(tensor_ops.where_op(cond), b)
 
 
 def maximum(a: ArrayLike, b: ArrayLike) -> Tensor:
     """Elementwise max(a, b) with broadcasting; ties split the gradient evenly."""
-    return _as_tensor(a)._binary(T.MAXIMUM, b)
+    return _as_tensor(a)._binary(tensor_ops.MAXIMUM, b)

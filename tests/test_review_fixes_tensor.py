@@ -272,3 +272,10 @@ def test_backward_steps_pass_each_rules_gradient_through_unchanged():
     (step,) = backward_steps(root)
     expected = ops.MUL.vjp(np.ones(3), root.data, s.data, v.data)
     assert all(np.array_equal(a, b) and np.shape(a) == np.shape(b) for a, b in zip(step.sent, expected))
+
+
+def test_second_derivative_through_reshape_transpose_and_sum_as_documented():
+    x = Tensor(np.arange(1.0, 7.0).reshape(2, 3))
+    _, second = _second_derivative(lambda x: (x.T.reshape(3, 2) ** 3).sum(axis=0).sum(), x)
+    assert np.allclose(second, 6 * x.data)
+    assert "reshape" in Tensor.backward.__doc__ and "matmul_nt" in Tensor.backward.__doc__
