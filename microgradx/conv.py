@@ -46,7 +46,7 @@ from .conv_kernels import (Pair, _check_conv, _output_shape, _pair, _patches, _p
                            conv2d_backward, conv2d_forward, conv_output_size, dropout_mask,
                            max_pool2d_backward, max_pool2d_forward)
 from .ops import Op
-from .tensor import Tensor
+from .tensor import Tensor, _as_array, _leaf
 
 __all__ = [
     "conv2d", "max_pool2d", "avg_pool2d", "flatten", "dropout",
@@ -179,7 +179,7 @@ def _as_tensor(x: Any, what: str) -> Tensor:
     if isinstance(x, Tensor):
         return x
     if isinstance(x, np.ndarray):
-        return Tensor(x)
+        return _leaf(_as_array(x, None))  # a batch of data: a constant, no copy
     raise TypeError(f"{what} takes a Tensor (or a NumPy array), got {type(x).__name__}")
 
 

@@ -279,3 +279,15 @@ def test_second_derivative_through_reshape_transpose_and_sum_as_documented():
     _, second = _second_derivative(lambda x: (x.T.reshape(3, 2) ** 3).sum(axis=0).sum(), x)
     assert np.allclose(second, 6 * x.data)
     assert "reshape" in Tensor.backward.__doc__ and "matmul_nt" in Tensor.backward.__doc__
+
+
+def test_activation_modules_accept_the_plain_arrays_fit_feeds_them():
+    from microgradx.nn import Linear, ReLU, Sequential
+    from microgradx.nn.layers import Sigmoid, Tanh
+
+    batch = np.array([[-1.0, 2.0, 0.5]])
+    for module, f in ((ReLU(), lambda v: np.maximum(v, 0.0)), (Tanh(), np.tanh),
+                      (Sigmoid(), lambda v: 1.0 / (1.0 + np.exp(-v)))):
+        assert np.allclose(module(batch).data, f(batch))
+    model = Sequential(ReLU(), Linear(3, 2, seed=0))
+    assert model(batch).shape == (1, 2)

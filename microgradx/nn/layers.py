@@ -32,8 +32,9 @@ from .module import Module
 __all__ = ["Linear", "Sequential", "TensorMLP", "ReLU", "Tanh", "Sigmoid", "Identity", "activation_module"]
 
 
-def _as_input(x: Any, dtype: np.dtype) -> Tensor:
-    """A batch as a Tensor of the layer's dtype; plain arrays become constant leaves."""
+def _as_input(x: Any, dtype: np.dtype | None = None) -> Tensor:
+    """A batch as a Tensor of the layer's dtype (None: the array's own float dtype, else
+    float64); plain arrays become constant leaves."""
     if isinstance(x, Tensor):
         return x
     return _leaf(_as_array(x, dtype))  # a constant: no copy
@@ -42,22 +43,22 @@ def _as_input(x: Any, dtype: np.dtype) -> Tensor:
 class ReLU(Module):
     """max(x, 0), elementwise."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return x.relu()
+    def forward(self, x: Any) -> Tensor:
+        return _as_input(x).relu()
 
 
 class Tanh(Module):
     """tanh(x), elementwise."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return x.tanh()
+    def forward(self, x: Any) -> Tensor:
+        return _as_input(x).tanh()
 
 
 class Sigmoid(Module):
     """1 / (1 + e^-x), elementwise."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return x.sigmoid()
+    def forward(self, x: Any) -> Tensor:
+        return _as_input(x).sigmoid()
 
 
 class Identity(Module):
