@@ -129,34 +129,35 @@ def conv2d_fixed_input_op(x: np.ndarray, stride: Pair, padding: Pair, dilation: 
               arity=1, forward=forward, vjp=vjp, doc="2-d convolution of a constant input")
 
 
+_POOLS = {
+    "max_pool2d": ("maxpool", max_pool2d_forward, max_pool2d_backward, "2-d max pooling"),
+    "avg_pool2d": ("avgpool", avg_pool2d_forward, avg_pool2d_backward, "2-d average pooling"),
+}
+
+
 @lru_cache(maxsize=256)
+def _pool_op(kind: str, kernel: Pair, stride: Pair, padding: Pair) -> Op:
+    symbol, pool_forward, pool_backward, doc = _POOLS[kind]
+
+    def forward(x):
+        return pool_forward(x, kernel, stride, padding)
+
+    def vjp(g, out, x):
+        _first_order(kind, g)
+        return (pool_backward(g, x, kernel, stride, padding),)
+
+    return Op(symbol, name=kind + _tag(kernel=kernel, stride=stride, padding=padding),
+              arity=1, forward=forward, vjp=vjp, doc=doc)
+
+
 def max_pool2d_op(kernel: Pair, stride: Pair, padding: Pair) -> Op:
     """Max over each window; the gradient goes to the window's (first) maximum."""
-
-    def forward(x):
-        return max_pool2d_forward(x, kernel, stride, padding)
-
-    def vjp(g, out, x):
-        _first_order("max_pool2d", g)
-        return (max_pool2d_backward(g, x, kernel, stride, padding),)
-
-    return Op("maxpool", name="max_pool2d" + _tag(kernel=kernel, stride=stride, padding=padding),
-              arity=1, forward=forward, vjp=vjp, doc="2-d max pooling")
+    return _pool_op("max_pool2d", kernel, stride, padding)
 
 
-@lru_cache(maxsize=256)
 def avg_pool2d_op(kernel: Pair, stride: Pair, padding: Pair) -> Op:
     """Mean over each window; the gradient is spread evenly over the window."""
-
-    def forward(x):
-        return avg_pool2d_forward(x, kernel, stride, padding)
-
-    def vjp(g, out, x):
-        _first_order("avg_pool2d", g)
-        return (avg_pool2d_backward(g, x, kernel, stride, padding),)
-
-    return Op("avgpool", name="avg_pool2d" + _tag(kernel=kernel, stride=stride, padding=padding),
-              arity=1, forward=forward, vjp=vjp, doc="2-d average pooling")
+    return _pool_op("avg_pool2d", kernel, stride, padding)
 
 
 def dropout_op(mask: np.ndarray) -> Op:

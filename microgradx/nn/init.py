@@ -20,10 +20,11 @@ from __future__ import annotations
 import math
 import numbers
 import random
+from typing import Any
 
 import numpy as np
 
-__all__ = ["ACTIVATIONS", "check_activation", "make_rng", "init_bound", "sample_weights"]
+__all__ = ["ACTIVATIONS", "check_activation", "activate", "make_rng", "init_bound", "sample_weights"]
 
 #: Activations the networks know, with the initialisation each one gets.
 ACTIVATIONS: dict[str, str] = {"relu": "he", "tanh": "xavier", "sigmoid": "xavier", "linear": "xavier"}
@@ -34,6 +35,11 @@ def check_activation(activation: str) -> str:
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
     return activation
+
+
+def activate(z: Any, activation: str) -> Any:
+    """``z`` through the named activation: a Value or Tensor method of the table ("linear": z itself)."""
+    return z if activation == "linear" else getattr(z, activation)()
 
 
 def make_rng(seed: int | None = None, rng: random.Random | None = None) -> random.Random:

@@ -26,7 +26,7 @@ import numpy as np
 from ..tensor import Tensor, _as_array, _leaf
 from ..ops import RELU, SIGMOID, TANH
 from ..tensor_ops import MATMUL_NT, linear_op
-from .init import check_activation, make_rng, sample_weights
+from .init import activate, check_activation, make_rng, sample_weights
 from .module import Module
 
 __all__ = ["Linear", "Sequential", "TensorMLP", "ReLU", "Tanh", "Sigmoid", "Identity", "activation_module"]
@@ -119,14 +119,7 @@ class Linear(Module):
             raise ValueError(f"Linear({self.nin}, {self.nout}): input of shape {x.shape} must "
                              f"end in {self.nin} features")
         z = (x._binary(MATMUL_NT, w) if x.ndim == 2 else x @ w.T) + b
-        act = self.activation
-        if act == "relu":
-            return z.relu()
-        if act == "tanh":
-            return z.tanh()
-        if act == "sigmoid":
-            return z.sigmoid()
-        return z
+        return activate(z, self.activation)
 
     def __repr__(self) -> str:
         act = "" if self.activation == "linear" else f", activation={self.activation!r}"

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..engine import Value
 from ..ops import RELU
-from .init import check_activation, init_bound, make_rng
+from .init import activate, check_activation, init_bound, make_rng
 from .module import Module
 
 __all__ = ["Neuron", "Layer", "MLP"]
@@ -58,16 +58,6 @@ def _prepare_inputs(x: Inputs, nin: int) -> list:
     return prepared
 
 
-def _activate(z: Value, activation: str) -> Value:
-    if activation == "relu":
-        return z.relu()
-    if activation == "tanh":
-        return z.tanh()
-    if activation == "sigmoid":
-        return z.sigmoid()
-    return z
-
-
 class Neuron(Module):
     """One unit: ``act(w . x + b)`` with ``nin`` weights ``w`` and a bias ``b`` (micrograd's names).
 
@@ -94,7 +84,7 @@ class Neuron(Module):
         for wi, xi in zip(self.w, x):
             if xi is not None:
                 act = act + wi * xi
-        return _activate(act, self.activation)
+        return activate(act, self.activation)
 
     def __call__(self, x: Inputs) -> Value:
         return self._forward(_prepare_inputs(x, len(self.w)))
