@@ -172,22 +172,29 @@ def conv2d_backward(g: np.ndarray, x: np.ndarray, w: np.ndarray, stride: Any = 1
     n, c = x.shape[:2]
     o, _, kh, kw = w.shape
     ho, wo = g.shape[2:]
-    g_rows = g.transpose(0, 2, 3, 1).reshape(n * ho * wo, o)  # free when g came from forward
+    # Channels-first from here: each image's gradient is an (O, Ho*Wo) matrix, so both
+    # products run once per image on contiguous operands, and the col2im adds below
+    # copy whole output rows (Wo values) at a time instead of C values.
+    g_planes = np.ascontiguousarray(g).reshape(n, o, ho * wo)  # free when g is (N, O, Ho, Wo)
     if patches is None:  # the forward's patches, when the caller kept them
         patches = _patches(x, (kh, kw), stride, padding, dilation)
+    # dw as the fixed-input op in conv.py computes it, so both give identical weights' gradients.
+    g_rows = g.transpose(0, 2, 3, 1).reshape(n * ho * wo, o)  # free when g is channels-last
     dw = (g_rows.T @ patches).reshape(o, kh, kw, c)
-    dpatches = (g_rows @ _weight_matrix(w)).reshape(n, ho, wo, kh, kw, c)
+    # dpatches per image, transposed: (kh*kw*C, O) @ (O, Ho*Wo) -> (N, kh, kw, C, Ho, Wo).
+    w_cols = np.ascontiguousarray(_weight_matrix(w).T)
+    dpatches = np.matmul(w_cols, g_planes).reshape(n, kh, kw, c, ho, wo)
     ph, pw = padding
     h, wd = x.shape[2:]
-    dxp = np.zeros((n, h + 2 * ph, wd + 2 * pw, c), dtype=dpatches.dtype)  # channels-last
+    dxp = np.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=dpatches.dtype)
     sh, sw = stride
     for a in range(kh):  # col2im: one strided slice-add per kernel offset, never per pixel
         top = a * dilation[0]
         rows = slice(top, top + sh * (ho - 1) + 1, sh)
         for b in range(kw):
             left = b * dilation[1]
-            dxp[:, rows, left:left + sw * (wo - 1) + 1:sw, :] += dpatches[:, :, :, a, b, :]
-    dx = dxp[:, ph:ph + h, pw:pw + wd, :].transpose(0, 3, 1, 2)
+            dxp[:, :, rows, left:left + sw * (wo - 1) + 1:sw] += dpatches[:, a, b]
+    dx = dxp[:, :, ph:ph + h, pw:pw + wd]
     return dx, np.ascontiguousarray(dw.transpose(0, 3, 1, 2))
 
 
