@@ -156,6 +156,42 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, stride: Any = 1, padding: Any =
     return y.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
 
 
+def _col2im_channels_last(dpatches: np.ndarray, x_shape: tuple, out: Pair, kernel: Pair,
+                          stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
+    """dx from dpatches = g_rows @ W (N*Ho*Wo, kh*kw*C): add each patch back where it was read."""
+    n, c, h, wd = x_shape
+    (ho, wo), (kh, kw), (ph, pw), (sh, sw) = out, kernel, padding, stride
+    dpatches = dpatches.reshape(n, ho, wo, kh, kw, c)
+    dxp = np.zeros((n, h + 2 * ph, wd + 2 * pw, c), dtype=dpatches.dtype)
+    for a in range(kh):  # one strided slice-add per kernel offset, never per pixel
+        top = a * dilation[0]
+        rows = slice(top, top + sh * (ho - 1) + 1, sh)
+        for b in range(kw):
+            left = b * dilation[1]
+            dxp[:, rows, left:left + sw * (wo - 1) + 1:sw, :] += dpatches[:, :, :, a, b, :]
+    return dxp[:, ph:ph + h, pw:pw + wd, :].transpose(0, 3, 1, 2)
+
+
+def _col2im_channels_first(g: np.ndarray, w: np.ndarray, x_shape: tuple, stride: Pair,
+                           padding: Pair, dilation: Pair) -> np.ndarray:
+    """dx with dpatches per image, transposed: (kh*kw*C, O) @ (O, Ho*Wo), then the slice-adds."""
+    n, c, h, wd = x_shape
+    o, _, kh, kw = w.shape
+    ho, wo = g.shape[2:]
+    (ph, pw), (sh, sw) = padding, stride
+    g_planes = np.ascontiguousarray(g).reshape(n, o, ho * wo)  # free when g is (N, O, Ho, Wo)
+    w_cols = np.ascontiguousarray(_weight_matrix(w).T)
+    dpatches = np.matmul(w_cols, g_planes).reshape(n, kh, kw, c, ho, wo)
+    dxp = np.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=dpatches.dtype)
+    for a in range(kh):  # one strided slice-add per kernel offset, never per pixel
+        top = a * dilation[0]
+        rows = slice(top, top + sh * (ho - 1) + 1, sh)
+        for b in range(kw):
+            left = b * dilation[1]
+            dxp[:, :, rows, left:left + sw * (wo - 1) + 1:sw] += dpatches[:, a, b]
+    return dxp[:, :, ph:ph + h, pw:pw + wd]
+
+
 def conv2d_backward(g: np.ndarray, x: np.ndarray, w: np.ndarray, stride: Any = 1,
                     padding: Any = 0, dilation: Any = 1, *,
                     patches: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -172,29 +208,17 @@ def conv2d_backward(g: np.ndarray, x: np.ndarray, w: np.ndarray, stride: Any = 1
     n, c = x.shape[:2]
     o, _, kh, kw = w.shape
     ho, wo = g.shape[2:]
-    # Channels-first from here: each image's gradient is an (O, Ho*Wo) matrix, so both
-    # products run once per image on contiguous operands, and the col2im adds below
-    # copy whole output rows (Wo values) at a time instead of C values.
-    g_planes = np.ascontiguousarray(g).reshape(n, o, ho * wo)  # free when g is (N, O, Ho, Wo)
+    g_rows = g.transpose(0, 2, 3, 1).reshape(n * ho * wo, o)  # free when g came from forward
     if patches is None:  # the forward's patches, when the caller kept them
         patches = _patches(x, (kh, kw), stride, padding, dilation)
-    # dw as the fixed-input op in conv.py computes it, so both give identical weights' gradients.
-    g_rows = g.transpose(0, 2, 3, 1).reshape(n * ho * wo, o)  # free when g is channels-last
     dw = (g_rows.T @ patches).reshape(o, kh, kw, c)
-    # dpatches per image, transposed: (kh*kw*C, O) @ (O, Ho*Wo) -> (N, kh, kw, C, Ho, Wo).
-    w_cols = np.ascontiguousarray(_weight_matrix(w).T)
-    dpatches = np.matmul(w_cols, g_planes).reshape(n, kh, kw, c, ho, wo)
-    ph, pw = padding
-    h, wd = x.shape[2:]
-    dxp = np.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=dpatches.dtype)
-    sh, sw = stride
-    for a in range(kh):  # col2im: one strided slice-add per kernel offset, never per pixel
-        top = a * dilation[0]
-        rows = slice(top, top + sh * (ho - 1) + 1, sh)
-        for b in range(kw):
-            left = b * dilation[1]
-            dxp[:, :, rows, left:left + sw * (wo - 1) + 1:sw] += dpatches[:, a, b]
-    dx = dxp[:, :, ph:ph + h, pw:pw + wd]
+    # col2im's slice-adds are fast only over long contiguous runs: C values per pixel
+    # channels-last (a whole row when C = 1), Wo values per row channels-first (stride 1).
+    if c > 1 and stride[1] == 1 and wo > c:
+        dx = _col2im_channels_first(g, w, x.shape, stride, padding, dilation)
+    else:
+        dx = _col2im_channels_last(g_rows @ _weight_matrix(w), x.shape, (ho, wo), (kh, kw),
+                                   stride, padding, dilation)
     return dx, np.ascontiguousarray(dw.transpose(0, 3, 1, 2))
 
 

@@ -131,6 +131,23 @@ def test_conv2d_backward_matches_finite_differences(case):
     assert_close(dw, numerical_gradient(lambda v: np.sum(conv2d_forward(x, v, stride, padding, dilation) * g), w))
 
 
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv2d_col2im_layouts_give_the_same_input_gradient(stride):
+    from microgradx.conv_kernels import _col2im_channels_first, _col2im_channels_last, _weight_matrix
+
+    rng = np.random.default_rng(3)
+    x, w = rng.normal(size=(2, 3, 9, 11)), rng.normal(size=(4, 3, 3, 2))
+    padding, dilation = (2, 1), (1, 2)
+    y = conv2d_forward(x, w, stride, padding, dilation)
+    g = np.ascontiguousarray(rng.normal(size=y.shape).transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    g_rows = g.transpose(0, 2, 3, 1).reshape(-1, w.shape[0])
+    last = _col2im_channels_last(g_rows @ _weight_matrix(w), x.shape, y.shape[2:], w.shape[2:],
+                                 (stride, stride), padding, dilation)
+    first = _col2im_channels_first(g, w, x.shape, (stride, stride), padding, dilation)
+    np.testing.assert_allclose(first, last, rtol=1e-12, atol=1e-12)
+    assert first.shape == last.shape == x.shape
+
+
 def test_conv2d_output_shape_follows_the_size_formula():
     x = np.zeros((2, 3, 11, 9))
     w = np.zeros((5, 3, 3, 2))
