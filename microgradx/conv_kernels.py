@@ -7,8 +7,11 @@ functions; the math is written out there.
 
 A window of the (zero-padded) input is a strided *view*
 (``sliding_window_view``), so the only Python loops run over kernel offsets
-(k*k of them), never over pixels.  Patches and col2im work channels-last
-(N, H, W, C), the layout in which a matrix product leaves its output.
+(k*k of them), never over pixels.  Patches work channels-last (N, H, W, C),
+the layout in which a matrix product leaves its output; col2im works
+channels-last or channels-first, whichever makes its slice-adds copy longer
+contiguous runs (a strided add over runs of a few values is several times
+slower than the matrix products around it).
 """
 
 from __future__ import annotations
