@@ -12,23 +12,10 @@ import sys
 import numpy as np
 import pytest
 
-from microgradx.__main__ import main
 from microgradx.checkpoint import load_model
+from _shared import one_error_line as _one_error_line, run_cli as _run
 
 XOR = ["train", "--data", "xor", "--epochs", "30", "--quiet"]
-
-
-def _run(capsys, *argv):
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def _one_error_line(err):
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 @pytest.fixture

@@ -21,21 +21,9 @@ from microgradx.data import iterate_minibatches, load_digits
 from microgradx.nn import SmallCNN, random_shift
 from microgradx.nn.functional import softmax_cross_entropy
 from microgradx.optim import Adam
+from _shared import one_error_line as _one_error_line, run_cli as _run
 
 CNN = ["train", "--model", "cnn", "--quiet"]
-
-
-def _run(capsys, *argv):
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def _one_error_line(err):
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 def _one_blas_thread():

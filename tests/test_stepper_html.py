@@ -7,20 +7,11 @@ import tempfile
 
 import pytest
 
-from microgradx import Value
 from microgradx.viz import Stepper
+from _shared import lecture_graph
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
-def lecture_graph():
-    x, y, z = Value(-2.0, label="x"), Value(5.0, label="y"), Value(-4.0, label="z")
-    q = x + y
-    q.label = "q"
-    f = q * z
-    f.label = "f"
-    return f
 
 
 def _missing_tools():

@@ -11,18 +11,10 @@ from microgradx import Value
 from microgradx.nn import MLP
 from microgradx.tensor import Tensor
 from microgradx.viz import GraphTooLargeError, GraphvizNotInstalledError, Stepper, draw_dot, to_svg
+from _shared import lecture_graph
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
                                reason="the graphviz 'dot' program is not installed (apt-get install graphviz)")
-
-
-def lecture_graph():
-    x, y, z = Value(-2.0, label="x"), Value(5.0, label="y"), Value(-4.0, label="z")
-    q = x + y
-    q.label = "q"
-    f = q * z
-    f.label = "f"
-    return f
 
 
 def nodes_of(source):
