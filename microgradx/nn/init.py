@@ -20,11 +20,11 @@ from __future__ import annotations
 import math
 import numbers
 import random
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["ACTIVATIONS", "check_activation", "activate", "make_rng", "init_bound", "sample_weights"]
+__all__ = ["ACTIVATIONS", "check_activation", "activate", "layer_plan", "make_rng", "init_bound", "sample_weights"]
 
 #: Activations the networks know, with the initialisation each one gets.
 ACTIVATIONS: dict[str, str] = {"relu": "he", "tanh": "xavier", "sigmoid": "xavier", "linear": "xavier"}
@@ -35,6 +35,17 @@ def check_activation(activation: str) -> str:
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
     return activation
+
+
+def layer_plan(nin: int, nouts: Sequence[int], activation: str, model: str) -> list[tuple[int, int, str]]:
+    """``(fan_in, fan_out, activation)`` per layer of an MLP: hidden layers use ``activation``,
+    the last is linear (micrograd's rule).  Shared by the scalar and the Tensor MLP."""
+    check_activation(activation)
+    if not nouts:
+        raise ValueError(f"nouts must list at least one layer size, e.g. {model}(2, [4, 1])")
+    sizes = [nin, *nouts]
+    last = len(nouts) - 1
+    return [(sizes[i], sizes[i + 1], activation if i != last else "linear") for i in range(len(nouts))]
 
 
 def activate(z: Any, activation: str) -> Any:

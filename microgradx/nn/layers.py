@@ -26,7 +26,7 @@ import numpy as np
 from ..tensor import Tensor, _as_array, _leaf
 from ..ops import RELU, SIGMOID, TANH
 from ..tensor_ops import MATMUL_NT, linear_op
-from .init import activate, check_activation, make_rng, sample_weights
+from .init import activate, check_activation, layer_plan, make_rng, sample_weights
 from .module import Module
 
 __all__ = ["Linear", "Sequential", "TensorMLP", "ReLU", "Tanh", "Sigmoid", "Identity", "activation_module"]
@@ -158,16 +158,11 @@ class TensorMLP(Module):
     def __init__(self, nin: int, nouts: Sequence[int], *, activation: str = "relu",
                  seed: int | None = None, rng: random.Random | None = None,
                  dtype: Any = np.float64) -> None:
-        check_activation(activation)
-        if not nouts:
-            raise ValueError("nouts must list at least one layer size, e.g. TensorMLP(2, [4, 1])")
+        plan = layer_plan(nin, nouts, activation, "TensorMLP")
         source = make_rng(seed, rng)
-        sizes = [nin, *nouts]
-        last = len(nouts) - 1
         self.activation = activation
-        self.layers = [Linear(sizes[i], sizes[i + 1], rng=source, dtype=dtype,
-                              activation=activation if i != last else "linear")
-                       for i in range(len(nouts))]
+        self.layers = [Linear(fan_in, fan_out, rng=source, dtype=dtype, activation=act)
+                       for fan_in, fan_out, act in plan]
 
     @property
     def sizes(self) -> list[int]:

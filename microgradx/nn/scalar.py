@@ -29,7 +29,7 @@ import numpy as np
 
 from ..engine import Value
 from ..ops import RELU
-from .init import activate, check_activation, init_bound, make_rng
+from .init import activate, check_activation, init_bound, layer_plan, make_rng
 from .module import Module
 
 __all__ = ["Neuron", "Layer", "MLP"]
@@ -157,16 +157,10 @@ class MLP(Module):
 
     def __init__(self, nin: int, nouts: Sequence[int], *, activation: str = "relu",
                  seed: int | None = None, rng: random.Random | None = None) -> None:
-        check_activation(activation)
-        if not nouts:
-            raise ValueError("nouts must list at least one layer size, e.g. MLP(2, [4, 1])")
+        plan = layer_plan(nin, nouts, activation, "MLP")
         source = make_rng(seed, rng)
-        sizes = [nin, *nouts]
-        last = len(nouts) - 1
         self.activation = activation
-        self.layers = [Layer(sizes[i], sizes[i + 1], rng=source,
-                             activation=activation if i != last else "linear")
-                       for i in range(len(nouts))]
+        self.layers = [Layer(fan_in, fan_out, rng=source, activation=act) for fan_in, fan_out, act in plan]
 
     def __call__(self, x: Inputs) -> Union[Value, list[Value]]:
         # A forward pass allocates thousands of nodes and no reference cycles (a
