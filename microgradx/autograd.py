@@ -1,18 +1,21 @@
 """Reverse-mode differentiation over any graph of nodes built from the op table.
 
 A *node* is anything with ``data``, ``grad``, ``_op`` (an
-:class:`~microgradx.ops.Op`, or the empty string for a leaf), its inputs in
-the slots ``_a`` and ``_b`` (``None`` where absent: every op has one or two
-inputs), ``_prev`` (the same inputs as a tuple) and ``_n`` (an int scratch
-slot, 0 at rest, used by :func:`topological_order`).  :class:`~microgradx.engine.Value` and
+:class:`~microgradx.ops.Op`, or a falsy value for a leaf) and ``_prev`` (its
+inputs, in argument order).  :class:`~microgradx.engine.Value` and
 :class:`~microgradx.tensor.Tensor` are both nodes, so this one module serves
 both engines.
 
-The chain rule, one node at a time, in reverse topological order::
+The backward pass is the chain rule applied once per op node, root first::
 
-    d(root)/d(child) += d(root)/d(node) * d(node)/d(child)
+    d(root)/d(input) += d(root)/d(node) * d(node)/d(input)
 
-where the product on the right is the node's ``vjp`` rule.
+where the product on the right is the node's ``vjp`` rule.  :func:`backward_steps`
+*is* that pass, one :class:`BackwardStep` per rule firing;
+:func:`backward`, ``backward(create_graph=True)``, :func:`grad` and the
+drawings' ``Stepper`` all consume it.  (First-order ``backward`` takes an
+equivalent loop tuned for speed, :mod:`microgradx.fast_backward`; a property
+test keeps the two equal to the last bit.)
 
 Gradient policy (PyTorch semantics):
 
@@ -20,26 +23,33 @@ Gradient policy (PyTorch semantics):
   the gradient; reset them with :func:`zero_grad`;
 * each pass starts every intermediate node from zero, so its ``.grad`` always
   shows this pass's gradient.
+
+Threads: grad mode (:func:`no_grad`) is per thread, and backward passes that
+write ``.grad`` run one at a time, so concurrent passes give the serial result.
 """
 
 from __future__ import annotations
 
-import gc
+import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
-__all__ = ["topological_order", "backward", "grad", "zero_grad", "no_grad",
-           "enable_grad", "is_grad_enabled", "GraphCycleError"]
+import numpy as np
+
+from .fast_backward import first_order_backward
+
+__all__ = ["topological_order", "backward_steps", "BackwardStep", "backward", "grad",
+           "zero_grad", "no_grad", "enable_grad", "is_grad_enabled", "default_seed",
+           "GraphCycleError"]
 
 
 class GraphCycleError(ValueError):
     """The graph reachable from a root is not acyclic (someone edited ``_prev``)."""
 
 
-class _GradMode:
-    """Whether new ops record a graph.  One shared mutable flag, read per op."""
-
-    __slots__ = ("enabled",)
+class _GradMode(threading.local):
+    """Whether new ops record a graph: one flag per thread, read by every op."""
 
     def __init__(self) -> None:
         self.enabled = True
@@ -47,232 +57,187 @@ class _GradMode:
 
 GRAD_MODE = _GradMode()
 
+# Passes that write .grad hold this lock: two threads adding into one shared
+# weight would otherwise lose contributions (``a.grad = a.grad + g`` is not atomic).
+PASS_LOCK = threading.RLock()
+
 
 def is_grad_enabled() -> bool:
-    """True unless inside :func:`no_grad`."""
+    """True unless inside :func:`no_grad` (in this thread)."""
     return GRAD_MODE.enabled
 
 
 @contextmanager
-def no_grad() -> Iterator[None]:
-    """Inside this block ops compute values but record no graph (cheaper; for evaluation)."""
+def _grad_mode(enabled: bool) -> Iterator[None]:
     previous = GRAD_MODE.enabled
-    GRAD_MODE.enabled = False
+    GRAD_MODE.enabled = enabled
     try:
         yield
     finally:
         GRAD_MODE.enabled = previous
 
 
-@contextmanager
-def enable_grad() -> Iterator[None]:
-    """Record a graph again inside a :func:`no_grad` block."""
-    previous = GRAD_MODE.enabled
-    GRAD_MODE.enabled = True
-    try:
-        yield
-    finally:
-        GRAD_MODE.enabled = previous
+def no_grad():
+    """Inside this block ops compute values but record no graph (cheaper; for evaluation).
 
-
-def _count_parents(root: Any, reset_grads: bool = False) -> tuple[int, int]:
-    """Pass 1 of Kahn's algorithm: store in each node's ``_n`` how many parents it has.
-
-    Returns how many nodes were found, and how many of them are not leaves.
-    With ``reset_grads`` every intermediate node found gets ``grad = 0`` on
-    the way (the start of a backward pass).  The counts live in the nodes
-    rather than in a dict: no hashing, and pass 2 brings every count back to 0.
+    Per thread, as in PyTorch: another thread keeps recording while this one evaluates.
     """
-    found = [root]
-    append = found.append
-    internal = 1 if root._op else 0
-    for node in found:  # the list grows while we walk it: a stack-free traversal
-        a = node._a
-        if a is None:
-            continue
-        seen = a._n
-        a._n = seen + 1
-        if not seen:
-            append(a)
-            if a._op:
-                internal += 1
-                if reset_grads:
-                    a.grad = 0.0
-        b = node._b
-        if b is None:
-            continue
-        seen = b._n
-        b._n = seen + 1
-        if not seen:
-            append(b)
-            if b._op:
-                internal += 1
-                if reset_grads:
-                    b.grad = 0.0
-    return len(found), internal
+    return _grad_mode(False)
+
+
+def enable_grad():
+    """Record a graph again inside a :func:`no_grad` block."""
+    return _grad_mode(True)
 
 
 def topological_order(root: Any) -> list:
     """Every node reachable from ``root``, each after all of its inputs (root last).
 
-    Kahn's algorithm run from the root: pass 1 counts each node's parents,
-    pass 2 emits a node once all of its parents are out.  Iterative, so graph
-    depth is limited by memory, never by Python's recursion limit.
-    Deterministic: inputs are visited in argument order.  A cycle raises
-    :class:`GraphCycleError`.
+    Kahn's algorithm run from the root: first count each node's parents (the
+    ops that use it), then emit a node once all of its parents are out.
+    Iterative, so graph depth is limited by memory, never by Python's
+    recursion limit.  Deterministic: inputs are visited in argument order.
+    A cycle raises :class:`GraphCycleError`.
     """
-    try:
-        found, _ = _count_parents(root)
-        order = _emit_in_order(root)
-    except BaseException:  # an error or Ctrl-C mid-way must not leave stale counts behind
-        _clear_counts(root)
-        raise
-    _check_acyclic(root, found, len(order))
+    parents: dict[int, int] = {}
+    found = [root]
+    for node in found:  # the list grows while we walk it
+        for child in node._prev:
+            key = id(child)
+            if key in parents:
+                parents[key] += 1
+            else:
+                parents[key] = 1
+                found.append(child)
+    order = []
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for child in node._prev:
+            parents[id(child)] -= 1
+            if parents[id(child)] == 0:
+                ready.append(child)
+    if len(order) != len(found):
+        raise GraphCycleError(
+            f"the graph below {root!r} has a cycle: some nodes are their own ancestors; "
+            "a node's inputs must be nodes made before it")
     order.reverse()
     return order
 
 
-def _emit_in_order(root: Any) -> list:
-    """Pass 2 of Kahn's algorithm: each node once all of its parents are out (root first)."""
-    order = []
-    emit = order.append
-    ready = [root]
-    pop, push = ready.pop, ready.append
-    while ready:
-        node = pop()
-        emit(node)
-        a = node._a
-        if a is None:
+def default_seed(root: Any) -> Any:
+    """d root / d root: 1.0 for a scalar, ones shaped (and typed) like a Tensor's data."""
+    if isinstance(root.data, np.ndarray):
+        return np.ones_like(root.data)
+    return 1.0
+
+
+@dataclass(frozen=True)
+class BackwardStep:
+    """One rule firing: op node ``node`` passes its gradient on to its inputs.
+
+    ``upstream`` is d root / d node, complete when the rule fires.  Per input
+    ``inputs[i]`` (an input used twice appears twice):
+
+    * ``sent[i]`` -- the contribution ``vjp(upstream, ...)[i]``, i.e.
+      upstream * d node / d input;
+    * ``before[i]`` -- d root / d input accumulated before this contribution
+      (``None`` if it is the first), ``after[i]`` -- the sum after it.
+    """
+
+    node: Any
+    upstream: Any
+    inputs: tuple
+    sent: tuple
+    before: tuple
+    after: tuple
+
+    def local(self) -> tuple:
+        """d node / d input for each input: the rule fired with upstream 1.
+
+        Numbers for elementwise ops (an array for a Tensor), ``None`` for a
+        matrix row, whose local derivative is a whole Jacobian.
+        """
+        op = self.node._op
+        if not getattr(op, "elementwise", False):
+            return (None,) * len(self.inputs)
+        one = default_seed(self.node)
+        return tuple(op.vjp(one, self.node.data, *(i.data for i in self.inputs)))
+
+
+def backward_steps(root: Any, seed: Any = None, *, create_graph: bool = False,
+                   order: list | None = None) -> Iterator[BackwardStep]:
+    """The backward pass from ``root``, one :class:`BackwardStep` per op node, root first.
+
+    Reads ``.data`` and never touches any ``.grad``: the gradients live in
+    the steps (``after``).  With ``create_graph=True`` the rules run on the
+    nodes themselves (recording a graph even inside :func:`no_grad`), so
+    every gradient is a node that can be differentiated again.
+    """
+    order = topological_order(root) if order is None else order
+    grads = {id(root): default_seed(root) if seed is None else seed}
+    for node in reversed(order):
+        op = node._op
+        if not op:
             continue
-        left = a._n - 1
-        a._n = left
-        if not left:
-            push(a)
-        b = node._b
-        if b is None:
-            continue
-        left = b._n - 1
-        b._n = left
-        if not left:
-            push(b)
-    return order
+        upstream = grads[id(node)]
+        inputs = node._prev
+        with _grad_mode(create_graph):
+            if create_graph:
+                sent = op.vjp(upstream, node, *inputs)
+            else:
+                sent = op.vjp(upstream, node.data, *(child.data for child in inputs))
+            before, after = [], []
+            for child, contribution in zip(inputs, sent):
+                prior = grads.get(id(child))
+                if prior is None:
+                    # 0.0 + g mirrors the first-order engine, which starts every gradient at 0;
+                    # a recorded gradient is taken as is (0.0 + node would add a needless node).
+                    total = contribution if create_graph else 0.0 + contribution
+                else:
+                    total = prior + contribution
+                grads[id(child)] = total
+                before.append(prior)
+                after.append(total)
+        yield BackwardStep(node, upstream, inputs, tuple(sent), tuple(before), tuple(after))
 
 
-def _check_acyclic(root: Any, expected: int, emitted: int) -> None:
-    if emitted != expected or root._n:
-        _clear_counts(root)
-        raise GraphCycleError(
-            f"the graph below {root!r} has a cycle: some nodes are their own ancestors; "
-            "a node's inputs must be nodes made before it")
+def gradients(root: Any, seed: Any = None, *, create_graph: bool = False) -> list[tuple[Any, Any]]:
+    """``(node, d root / d node)`` for every node of the graph, root first, from :func:`backward_steps`."""
+    seed = default_seed(root) if seed is None else seed
+    found = {id(root): (root, seed)}
+    for step in backward_steps(root, seed, create_graph=create_graph):
+        for child, total in zip(step.inputs, step.after):
+            found[id(child)] = (child, total)
+    return list(found.values())
 
 
-def _clear_counts(root: Any) -> None:
-    """Reset every ``_n`` after an aborted sort (a graph with a cycle)."""
-    seen = {id(root)}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        node._n = 0
-        for child in (node._a, node._b):
-            if child is not None and id(child) not in seen:
-                seen.add(id(child))
-                stack.append(child)
-
-
-def backward(root: Any, seed: Any = 1.0, *, create_graph: bool = False) -> None:
+def backward(root: Any, seed: Any = None, *, create_graph: bool = False) -> None:
     """Back-propagate from ``root``: fill ``.grad`` of every node in its graph.
 
-    ``seed`` is d(output)/d(root), 1 for a scalar loss.  With
-    ``create_graph=True`` the rules run on the nodes themselves, so every
-    ``.grad`` becomes a node with a graph of its own that can be
-    differentiated again (second derivatives, Hessian-vector products).
+    ``seed`` is d(output)/d(root): 1 for a scalar loss (the default), ones for
+    a Tensor.  Intermediate nodes get this pass's gradient, leaves add it to
+    what they hold.  With ``create_graph=True`` every ``.grad`` becomes a node
+    with a graph of its own that can be differentiated again (second
+    derivatives, Hessian-vector products).
     """
-    if create_graph:
-        _backward_recording(root, seed)
-        return
-    # The first-order pass allocates only numbers and small tuples, never
-    # cycles, yet those allocations would trigger full collections that
-    # traverse the whole graph.  Pausing the collector is invisible otherwise.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        _, internal = _count_parents(root, reset_grads=True)
-        root.grad = seed if root._op else root.grad + seed
-        processed = _propagate(root)
-    except BaseException:  # a failing rule or Ctrl-C: leave no stale counts for the next pass
-        _clear_counts(root)
-        raise
-    finally:
-        if collecting:
-            gc.enable()
-    _check_acyclic(root, internal, processed)
-
-
-def _propagate(root: Any) -> int:
-    """Pass 2 of Kahn's algorithm fused with the chain rule; returns op nodes processed.
-
-    A node is taken only once all of its parents have sent it their share, so
-    its ``.grad`` is complete when its own rule fires.  Rules see ``.data``.
-    Leaves have no rule to fire, so they are counted down but never queued.
-    """
-    processed = 0
-    ready = [root] if root._op else []
-    pop, push = ready.pop, ready.append
-    while ready:
-        node = pop()
-        processed += 1
-        op = node._op
-        a = node._a
-        b = node._b
-        if b is None:
-            (ga,) = op.vjp(node.grad, node.data, a.data)
-            a.grad = a.grad + ga
-            left = a._n - 1
-            a._n = left
-            if not left and a._op:
-                push(a)
-        else:
-            ga, gb = op.vjp(node.grad, node.data, a.data, b.data)
-            a.grad = a.grad + ga
-            b.grad = b.grad + gb
-            left = a._n - 1
-            a._n = left
-            if not left and a._op:
-                push(a)
-            left = b._n - 1
-            b._n = left
-            if not left and b._op:
-                push(b)
-    return processed
-
-
-def _backward_recording(root: Any, seed: Any) -> None:
-    """Higher-order pass: rules see the nodes, so the gradients record a graph."""
-    order = topological_order(root)
-    for node in order:
-        if node._op:
-            node.grad = 0.0
-    root.grad = seed if root._op else root.grad + seed
-    previous = GRAD_MODE.enabled
-    GRAD_MODE.enabled = True  # even inside no_grad(): this pass exists to record a graph
-    try:
-        for node in reversed(order):
-            op = node._op
-            if not op:
-                continue
-            local = op.vjp(node.grad, node, *node._prev)
-            for child, g in zip(node._prev, local):
-                current = child.grad
-                # The first contribution is taken as is: 0.0 + node would add a needless node.
-                if type(current) is float and current == 0.0:
-                    child.grad = g
+    seed = default_seed(root) if seed is None else seed
+    with PASS_LOCK:
+        if not create_graph:
+            first_order_backward(root, seed)
+            return
+        with _grad_mode(True):
+            for node, total in gradients(root, seed, create_graph=True):
+                if node._op:
+                    node.grad = total
+                elif type(node.grad) is float and node.grad == 0.0:
+                    node.grad = total  # 0.0 + node would add a needless node
                 else:
-                    child.grad = current + g
-    finally:
-        GRAD_MODE.enabled = previous
+                    node.grad = node.grad + total
 
 
-def grad(output: Any, inputs: Sequence[Any], seed: Any = 1.0, *,
+def grad(output: Any, inputs: Sequence[Any], seed: Any = None, *,
          create_graph: bool = False) -> list:
     """d(output)/d(input) for each input, without touching any ``.grad``.
 
@@ -284,20 +249,8 @@ def grad(output: Any, inputs: Sequence[Any], seed: Any = 1.0, *,
         (dx,) = grad(x ** 3, [x], create_graph=True)   # 3x^2 = 12, a node
         (ddx,) = grad(dx, [x])                          # 6x = 12
     """
-    order = topological_order(output)
-    saved = [node.grad for node in order]
-    saved_inputs = [node.grad for node in inputs]
-    try:
-        for node in order:
-            node.grad = 0.0
-        backward(output, seed, create_graph=create_graph)
-        in_graph = set(map(id, order))
-        return [node.grad if id(node) in in_graph else 0.0 for node in inputs]
-    finally:
-        for node, value in zip(order, saved):
-            node.grad = value
-        for node, value in zip(inputs, saved_inputs):
-            node.grad = value
+    found = {id(node): total for node, total in gradients(output, seed, create_graph=create_graph)}
+    return [found.get(id(node), 0.0) for node in inputs]
 
 
 def zero_grad(nodes: Iterable[Any]) -> None:

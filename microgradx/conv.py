@@ -45,7 +45,7 @@ from .conv_kernels import (Pair, _check_conv, _output_shape, _pair, _patches, _p
                            _weight_matrix, avg_pool2d_backward, avg_pool2d_forward,
                            conv2d_backward, conv2d_forward, conv_output_size, dropout_mask,
                            max_pool2d_backward, max_pool2d_forward)
-from .ops import Op
+from .ops import CONSTANT, Op
 from .tensor import Tensor, _as_array, _leaf
 
 __all__ = [
@@ -180,7 +180,7 @@ def _as_tensor(x: Any, what: str) -> Tensor:
     if isinstance(x, Tensor):
         return x
     if isinstance(x, np.ndarray):
-        return _leaf(_as_array(x, None))  # a batch of data: a constant, no copy
+        return _leaf(_as_array(x, None), CONSTANT)  # a batch of data: no copy
     raise TypeError(f"{what} takes a Tensor (or a NumPy array), got {type(x).__name__}")
 
 

@@ -37,7 +37,7 @@ import numpy as np
 from . import ops
 from .autograd import GRAD_MODE, backward as _backward
 from .node import Node
-from .ops import ADD, MUL, NEG, POW, power_op
+from .ops import ADD, CONSTANT, MUL, NEG, POW, power_op
 
 __all__ = ["Value"]
 
@@ -86,6 +86,16 @@ class Value(Node):
         self._op = ops.op_for_symbol(_op, arity=len(children))
         self._a = children[0]
         self._b = children[1] if len(children) == 2 else None
+
+    @classmethod
+    def constant(cls, data: Number, label: str = "") -> "Value":
+        """A leaf that is data, not a parameter (the lecture's x and y): drawn grey, no gradient shown.
+
+        Its ``.grad`` is still computed, like any leaf's; only drawings tell it apart.
+        """
+        node = cls(data, label=label)
+        node._op = CONSTANT
+        return node
 
     # -- recording ops --------------------------------------------------------
     # The hot paths below inline node creation: it is most of the cost of a graph.
@@ -226,7 +236,7 @@ def _lift(x: Any) -> Any:
     node.data = x
     node.grad = 0.0
     node.label = ""
-    node._op = ""
+    node._op = CONSTANT
     node._a = node._b = None
     node._n = 0
     return node

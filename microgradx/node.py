@@ -3,8 +3,9 @@
 A subclass records the table's primitives itself (``_unary``, ``_binary``,
 ``__add__``, ``__mul__``, ``__pow__``, ``__neg__``) and says how to turn a
 plain operand into a constant node (``_coerce``).  Everything here is
-written once on top of that: the composites (a - b = a + (-b),
-a / b = a * b^-1, sqrt x = x^0.5, |x| = relu(x) + relu(-x)), one method per
+written once on top of that: subtraction and division (rows of the table,
+so ``a - b`` is one node as written), the composites (sqrt x = x^0.5,
+|x| = relu(x) + relu(-x)), one method per
 elementwise row of :mod:`microgradx.ops`, and comparisons on ``data``,
 which record no graph.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .ops import COS, EXP, LOG, RELU, SIGMOID, SIN, TANH, power_op
+from .ops import COS, DIV, EXP, LOG, RELU, SIGMOID, SIN, SUB, TANH, power_op
 
 __all__ = ["Node"]
 
@@ -31,24 +32,30 @@ class Node:
     # -- composites -------------------------------------------------------------
 
     def __sub__(self, other: Any) -> Any:
-        """a - b = a + (-b)."""
+        """a - b: one node (the table's ``sub`` row), drawn as the user wrote it."""
         other = self._coerce(other)
         if other is NotImplemented:
             return NotImplemented
-        return self + (-other)
+        return self._binary(SUB, other)
 
     def __rsub__(self, other: Any) -> Any:  # 1 - x
-        return (-self) + other
-
-    def __truediv__(self, other: Any) -> Any:
-        """a / b = a * b**-1."""
         other = self._coerce(other)
         if other is NotImplemented:
             return NotImplemented
-        return self * other ** -1
+        return other._binary(SUB, self)
+
+    def __truediv__(self, other: Any) -> Any:
+        """a / b: one node (the table's ``div`` row)."""
+        other = self._coerce(other)
+        if other is NotImplemented:
+            return NotImplemented
+        return self._binary(DIV, other)
 
     def __rtruediv__(self, other: Any) -> Any:  # 2 / x
-        return self ** -1 * other
+        other = self._coerce(other)
+        if other is NotImplemented:
+            return NotImplemented
+        return other._binary(DIV, self)
 
     def __abs__(self) -> Any:
         return self.abs()

@@ -31,12 +31,33 @@ from typing import Any, Callable
 import numpy as np
 
 __all__ = [
-    "Op", "TABLE", "power_op",
-    "ADD", "MUL", "POW", "NEG", "EXP", "LOG", "TANH", "SIGMOID", "RELU", "SIN", "COS",
+    "Op", "Display", "TABLE", "power_op", "CONSTANT",
+    "ADD", "SUB", "MUL", "DIV", "POW", "NEG", "EXP", "LOG", "TANH", "SIGMOID", "RELU", "SIN", "COS",
     "log", "exp", "power", "sin", "cos",
 ]
 
 Rule = Callable[..., tuple]
+
+
+class Display:
+    """How an op is written in captions: its formula and each input's local derivative.
+
+    Templates name the inputs ``{a}`` and ``{b}`` and the result ``{out}``;
+    ``latex`` gives the same templates for notebooks (default: the plain ones).
+    For mul, ``Display("{a}·{b}", "{b}", "{a}")`` reads d(a·b)/da = b, d(a·b)/db = a.
+    """
+
+    __slots__ = ("formula", "derivatives", "latex_formula", "latex_derivatives")
+
+    def __init__(self, formula: str, *derivatives: str, latex: tuple[str, ...] | None = None) -> None:
+        self.formula = formula
+        self.derivatives = derivatives
+        latex = latex or (formula, *derivatives)
+        self.latex_formula = latex[0]
+        self.latex_derivatives = tuple(latex[1:])
+
+    def __repr__(self) -> str:
+        return f"Display({self.formula!r}, {', '.join(map(repr, self.derivatives))})"
 
 
 class Op(str):
@@ -58,6 +79,8 @@ class Op(str):
     vjp: Rule
     domain: tuple[tuple[float, float], ...]
     kinks: tuple[float, ...]
+    display: Display | None
+    elementwise: bool
 
     def __new__(
         cls,
@@ -71,6 +94,8 @@ class Op(str):
         domain: tuple[tuple[float, float], ...] | None = None,
         kinks: tuple[float, ...] = (),
         doc: str = "",
+        display: Display | None = None,
+        elementwise: bool = False,
     ) -> "Op":
         self = super().__new__(cls, symbol)
         self.name = name
@@ -81,6 +106,8 @@ class Op(str):
         self.domain = domain or ((-3.0, 3.0),) * arity
         self.kinks = kinks
         self.__doc__ = doc
+        self.display = display
+        self.elementwise = elementwise
         return self
 
     def __repr__(self) -> str:
@@ -123,6 +150,20 @@ def _scalar_pow(a: float, b: float) -> float:
             odd_integer = b == int(b) and int(b) % 2 == 1
             return math.copysign(math.inf, a) if odd_integer else math.inf
         return math.nan
+
+
+def _scalar_div(a: float, b: float) -> float:
+    try:
+        return a / b
+    except ZeroDivisionError:  # IEEE: +-inf, or nan for 0/0
+        if a == 0.0 or a != a:
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
+def _array_div(a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.divide(a, b)
 
 
 def _scalar_sigmoid(x: float) -> float:
@@ -207,6 +248,16 @@ def _add_vjp(g, out, a, b):
     return g, g
 
 
+def _sub_vjp(g, out, a, b):
+    """d(a-b)/da = 1, d(a-b)/db = -1."""
+    return g, -g
+
+
+def _div_vjp(g, out, a, b):
+    """d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -out/b."""
+    return g / b, -g * out / b
+
+
 def _mul_vjp(g, out, a, b):
     """d(ab)/da = b, d(ab)/db = a."""
     return g * b, g * a
@@ -258,27 +309,52 @@ def _cos_vjp(g, out, x):
 
 
 ADD = Op("+", name="add", arity=2, forward=np.add, scalar_forward=operator.add, vjp=_add_vjp,
-         doc="a + b")
+         doc="a + b", elementwise=True, display=Display("{a} + {b}", "1", "1"))
+SUB = Op("-", name="sub", arity=2, forward=np.subtract, scalar_forward=operator.sub, vjp=_sub_vjp,
+         doc="a - b", elementwise=True, display=Display("{a} − {b}", "1", "−1",
+                                                       latex=("{a} - {b}", "1", "-1")))
 MUL = Op("*", name="mul", arity=2, forward=np.multiply, scalar_forward=operator.mul, vjp=_mul_vjp,
-         doc="a * b")
+         doc="a * b", elementwise=True, display=Display("{a}·{b}", "{b}", "{a}",
+                                                       latex=(r"{a} \cdot {b}", "{b}", "{a}")))
+DIV = Op("/", name="div", arity=2, forward=_array_div, scalar_forward=_scalar_div, vjp=_div_vjp,
+         domain=((-3.0, 3.0), (0.3, 3.0)), doc="a / b", elementwise=True,
+         display=Display("{a}/{b}", "1/{b}", "−{a}/{b}²",
+                         latex=(r"\frac{{{a}}}{{{b}}}", r"\frac{{1}}{{{b}}}", r"-\frac{{{a}}}{{{b}^2}}")))
 POW = Op("**", name="pow", arity=2, forward=_array_pow, scalar_forward=_scalar_pow, vjp=_pow_vjp,
-         domain=((0.2, 3.0), (-2.0, 2.0)), doc="a ** b with a node as exponent")
+         domain=((0.2, 3.0), (-2.0, 2.0)), doc="a ** b with a node as exponent", elementwise=True,
+         display=Display("{a}^{b}", "{b}·{a}^({b} − 1)", "{a}^{b}·ln {a}",
+                         latex=("{a}^{{{b}}}", r"{b} \cdot {a}^{{{b} - 1}}", r"{a}^{{{b}}} \ln {a}")))
 NEG = Op("neg", name="neg", arity=1, forward=np.negative, scalar_forward=operator.neg, vjp=_neg_vjp,
-         doc="-x")
+         doc="-x", elementwise=True, display=Display("−{a}", "−1", latex=("-{a}", "-1")))
 EXP = Op("exp", name="exp", arity=1, forward=_array_exp, scalar_forward=_scalar_exp, vjp=_exp_vjp,
-         doc="e ** x")
+         doc="e ** x", elementwise=True,
+         display=Display("exp({a})", "exp({a})", latex=("e^{{{a}}}", "e^{{{a}}}")))
 LOG = Op("log", name="log", arity=1, forward=_array_log, scalar_forward=_scalar_log, vjp=_log_vjp,
-         domain=((0.1, 5.0),), doc="natural logarithm")
+         domain=((0.1, 5.0),), doc="natural logarithm", elementwise=True,
+         display=Display("ln {a}", "1/{a}", latex=(r"\ln {a}", r"\frac{{1}}{{{a}}}")))
 TANH = Op("tanh", name="tanh", arity=1, forward=np.tanh, scalar_forward=math.tanh, vjp=_tanh_vjp,
-          doc="hyperbolic tangent")
+          doc="hyperbolic tangent", elementwise=True,
+          display=Display("tanh({a})", "1 − {out}²", latex=(r"\tanh({a})", "1 - {out}^2")))
 SIGMOID = Op("sigmoid", name="sigmoid", arity=1, forward=_array_sigmoid,
-             scalar_forward=_scalar_sigmoid, vjp=_sigmoid_vjp, doc="1 / (1 + e^-x)")
+             scalar_forward=_scalar_sigmoid, vjp=_sigmoid_vjp, doc="1 / (1 + e^-x)", elementwise=True,
+             display=Display("σ({a})", "{out}(1 − {out})",
+                             latex=(r"\sigma({a})", "{out}(1 - {out})")))
 RELU = Op("ReLU", name="relu", arity=1, forward=lambda x: np.maximum(x, 0.0),
-          scalar_forward=_scalar_relu, vjp=_relu_vjp, kinks=(0.0,), doc="max(x, 0)")
+          scalar_forward=_scalar_relu, vjp=_relu_vjp, kinks=(0.0,), doc="max(x, 0)", elementwise=True,
+          display=Display("ReLU({a})", "[{a} > 0]",
+                          latex=(r"\mathrm{{ReLU}}({a})", r"[{a} > 0]")))
 SIN = Op("sin", name="sin", arity=1, forward=np.sin, scalar_forward=math.sin, vjp=_sin_vjp,
-         doc="sine")
+         doc="sine", elementwise=True,
+         display=Display("sin {a}", "cos {a}", latex=(r"\sin {a}", r"\cos {a}")))
 COS = Op("cos", name="cos", arity=1, forward=np.cos, scalar_forward=math.cos, vjp=_cos_vjp,
-         doc="cosine")
+         doc="cosine", elementwise=True,
+         display=Display("cos {a}", "−sin {a}", latex=(r"\cos {a}", r"-\sin {a}")))
+
+#: The op of a *constant* leaf: a number lifted into a graph (the 2 of ``2 * x``) or data made
+#: with ``Value.constant``.  Falsy like a leaf's ``""``, so every leaf test still holds; drawings
+#: show constants grey and without a gradient.
+CONSTANT = Op("", name="constant", arity=0, forward=lambda: None, vjp=lambda g, out: (),
+              doc="a constant leaf")
 
 
 def power_op(exponent: float) -> Op:
@@ -304,17 +380,39 @@ def _power_op(p: float) -> Op:
         return (g * p * power(x, p - 1),)
 
     vjp.__doc__ = f"d(x^{shown})/dx = {shown} x^{shown}-1"
+    display = _power_display(shown)
     smooth = p.is_integer() and p >= 0  # integer powers are smooth for negative x too
     domain = ((-3.0, 3.0),) if smooth else ((0.2, 3.0),)
     return Op(f"**{shown}", name=f"pow{shown}", arity=1, forward=forward,
-              scalar_forward=scalar_forward, vjp=vjp, domain=domain, doc=f"x ** {shown}")
+              scalar_forward=scalar_forward, vjp=vjp, domain=domain, doc=f"x ** {shown}",
+              elementwise=True, display=display)
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
+
+
+def _power_display(p: float | int) -> Display:
+    """x², x⁻¹, √x: the way a lecture writes a constant power, and its derivative."""
+    if p == 0.5:
+        return Display("√{a}", "1/(2√{a})", latex=(r"\sqrt{{{a}}}", r"\frac{{1}}{{2\sqrt{{{a}}}}}"))
+    if p == 2:
+        return Display("{a}²", "2{a}", latex=("{a}^2", "2{a}"))
+    if p == 1:
+        return Display("{a}¹", "1", latex=("{a}^1", "1"))
+    q = p - 1
+    q = int(q) if float(q).is_integer() else q
+    sup = str(p).translate(_SUPERSCRIPT)
+    low = "" if q == 1 else str(q).translate(_SUPERSCRIPT)
+    minus = str(p).replace("-", "−")
+    return Display("{a}" + sup, minus + "·{a}" + low,
+                   latex=("{a}^{{" + str(p) + "}}", str(p) + " {a}^{{" + str(q) + "}}"))
 
 
 #: Every primitive, by name; tests, docs and drawings loop over this.
 #: The constant-exponent family is represented by a few members.
 TABLE: dict[str, Op] = {
     op.name: op
-    for op in (ADD, MUL, POW, NEG, EXP, LOG, TANH, SIGMOID, RELU, SIN, COS,
+    for op in (ADD, SUB, MUL, DIV, POW, NEG, EXP, LOG, TANH, SIGMOID, RELU, SIN, COS,
                power_op(2), power_op(3), power_op(-1), power_op(0.5))
 }
 
@@ -324,7 +422,7 @@ def op_for_symbol(symbol: str, arity: int) -> Op:
 
     Lets ``Value(data, (a, b), '+')`` build a node whose rule the engine knows.
     """
-    if isinstance(symbol, Op):
+    if isinstance(symbol, Op) and symbol:
         op = symbol
     elif isinstance(symbol, str) and symbol.startswith("**") and arity == 1:
         try:

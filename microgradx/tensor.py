@@ -29,7 +29,7 @@ import numpy as np
 from . import ops, tensor_ops
 from .autograd import GRAD_MODE, backward as _backward
 from .node import Node, _raw
-from .ops import NEG, Op, power_op
+from .ops import CONSTANT, NEG, Op, power_op
 
 __all__ = ["Tensor", "tensor_op", "concatenate", "stack", "where", "maximum"]
 
@@ -52,10 +52,12 @@ def tensor_op(op: Op) -> Op:
 
     vjp.__doc__ = rule.__doc__
     return Op(str(op), name=op.name, arity=2, forward=op.forward, vjp=vjp, domain=op.domain,
-              kinks=op.kinks, doc=op.__doc__ or "")
+              kinks=op.kinks, doc=op.__doc__ or "", display=op.display, elementwise=op.elementwise)
 
 
 ADD, MUL, POW = (tensor_op(op) for op in (ops.ADD, ops.MUL, ops.POW))
+# The table's binary rows as a Tensor runs them (node.py records ops.SUB and ops.DIV).
+_BROADCASTING = {op: tensor_op(op) for op in ops.TABLE.values() if op.arity == 2}
 
 
 def _node(data: np.ndarray, op: Op, a: "Tensor", b: "Tensor | None" = None) -> "Tensor":
@@ -88,13 +90,14 @@ def _as_array(data: Any, dtype: Any, copy: bool = False) -> np.ndarray:
     return array
 
 
-def _leaf(data: np.ndarray) -> "Tensor":
-    """A leaf holding ``data`` itself, no copy: for arrays made here or constants nobody updates."""
+def _leaf(data: np.ndarray, op: Any = "") -> "Tensor":
+    """A leaf holding ``data`` itself, no copy: for arrays made here or constants nobody updates
+    (``op=CONSTANT``: data, drawn grey)."""
     out = _new(Tensor)
     out.data = data
     out.grad = 0.0
     out.label = ""
-    out._op = ""
+    out._op = op
     out._a = out._b = None
     out._n = 0
     return out
@@ -161,6 +164,7 @@ class Tensor(Node):
         return _node(op.forward(self.data), op, self)
 
     def _binary(self, op: Op, other: Any) -> "Tensor":
+        op = _BROADCASTING.get(op, op)
         if type(other) is not Tensor:
             other = self._lift(other)
             if other is NotImplemented:
@@ -175,7 +179,7 @@ class Tensor(Node):
     def _lift(self, x: Any) -> Any:
         """A number or array as a constant leaf of this tensor's dtype."""
         if isinstance(x, (numbers.Real, np.ndarray, np.generic, list)) and not isinstance(x, bool):
-            return _leaf(np.asarray(x, dtype=self.data.dtype))  # a constant: no copy needed
+            return _leaf(np.asarray(x, dtype=self.data.dtype), CONSTANT)  # no copy needed
         return NotImplemented
 
     def _coerce(self, other: Any) -> Any:
@@ -377,7 +381,7 @@ def _plain_index(part: Any) -> Any:
 
 def _as_tensor(x: Any) -> Tensor:
     """A Tensor as is; anything else as a constant leaf (not copied: nothing updates it)."""
-    return x if isinstance(x, Tensor) else _leaf(_as_array(x, None))
+    return x if isinstance(x, Tensor) else _leaf(_as_array(x, None), CONSTANT)
 
 
 def concatenate(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:

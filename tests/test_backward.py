@@ -176,3 +176,81 @@ def test_a_backward_pass_that_fails_midway_leaves_the_graph_usable():
 
 def _raise_in_rule(g, out, x):
     raise RuntimeError("rule failed")
+
+
+# -- the reference pass and the fast first-order loop are one pass ------------------------------
+
+import microgradx  # noqa: E402
+from hypothesis import given as _given  # noqa: E402
+
+from microgradx.autograd import backward_steps, gradients  # noqa: E402
+from microgradx.testing import expression_dags  # noqa: E402
+
+
+@_given(expression_dags())
+def test_fast_first_order_loop_equals_the_reference_pass_to_the_bit(dag):
+    reference = {id(node): total for node, total in gradients(dag.root)}
+    dag.root.backward()
+    for node in microgradx.topological_order(dag.root):
+        expected = reference[id(node)]
+        assert node.grad == expected or (math.isnan(node.grad) and math.isnan(expected))
+
+
+def test_each_step_records_upstream_local_and_contribution():
+    x, y, z = Value(-2.0), Value(5.0), Value(-4.0)
+    q = x + y
+    f = q * z
+    first, second = backward_steps(f)
+    assert first.node is f and first.upstream == 1.0
+    assert first.inputs == (q, z) and first.local() == (-4.0, 3.0) and first.sent == (-4.0, 3.0)
+    assert second.node is q and second.upstream == -4.0 and second.local() == (1.0, 1.0)
+    assert second.before == (None, None) and second.after == (-4.0, -4.0)
+
+
+def test_a_second_contribution_records_the_sum_before_and_after():
+    a = Value(3.0)
+    f = a * a
+    (step,) = backward_steps(f)
+    assert step.before == (None, 3.0) and step.after == (3.0, 6.0)
+
+
+def test_grad_mode_is_per_thread():
+    import threading
+    seen = []
+    inside = threading.Event()
+    release = threading.Event()
+
+    def evaluate():
+        with microgradx.no_grad():
+            inside.set()
+            release.wait(5)
+
+    worker = threading.Thread(target=evaluate)
+    worker.start()
+    inside.wait(5)
+    x = Value(2.0)
+    seen.append((x * x)._op)  # this thread still records while the other is inside no_grad
+    release.set()
+    worker.join()
+    assert seen[0]
+
+
+def test_concurrent_backward_passes_give_the_serial_result():
+    import threading
+
+    import numpy as np
+    from microgradx import Tensor
+    rng = np.random.default_rng(0)
+    w = Tensor(rng.standard_normal((64, 64)))
+    batches = [rng.standard_normal((8, 64)) for _ in range(8)]
+    losses = [((Tensor(b) @ w).tanh() * (Tensor(b) @ w)).sum() for b in batches]
+    threads = [threading.Thread(target=loss.backward) for loss in losses]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    concurrent = w.grad.copy()
+    w.grad = 0.0
+    for loss in losses:
+        loss.backward()
+    np.testing.assert_allclose(concurrent, w.grad, rtol=1e-12, atol=1e-12)

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..tensor import Tensor, _as_array, _leaf
-from ..ops import RELU, SIGMOID, TANH
+from ..ops import CONSTANT, RELU, SIGMOID, TANH
 from ..tensor_ops import MATMUL_NT, linear_op
 from .init import activate, check_activation, layer_plan, make_rng, sample_weights
 from .module import Module
@@ -37,7 +37,7 @@ def _as_input(x: Any, dtype: np.dtype | None = None) -> Tensor:
     float64); plain arrays become constant leaves."""
     if isinstance(x, Tensor):
         return x
-    return _leaf(_as_array(x, dtype))  # a constant: no copy
+    return _leaf(_as_array(x, dtype), CONSTANT)  # data: no copy
 
 
 class ReLU(Module):
