@@ -14,8 +14,9 @@ positive number, so logits of +-1000 give finite losses and gradients.
 
 from __future__ import annotations
 
+import functools
 import numbers
-from typing import Callable, Iterable, Sequence, Union
+from typing import Any, Callable, Iterable, Sequence, Union
 
 from .engine import Value
 
@@ -25,6 +26,18 @@ __all__ = [
 ]
 
 Score = Union[Value, float, int]
+_SUPERSCRIPT = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
+
+
+def _named_epsilon(loss: Callable[..., Value]) -> Callable[..., Value]:
+    """Label the loss node ε, the lecture's name for it (drawings and captions show it)."""
+    @functools.wraps(loss)
+    def named(*args: Any, **kwargs: Any) -> Value:
+        out = loss(*args, **kwargs)
+        if isinstance(out, Value) and out._op:
+            out.label = "ε"
+        return out
+    return named
 
 
 def _value(s: Score) -> Value:
@@ -77,16 +90,19 @@ def zero_one_loss(scores: Union[Score, Sequence[Score]], y: int) -> float:
     return 1.0 if _sign_label(y, "zero_one_loss") * _raw(scores) <= 0.0 else 0.0
 
 
+@_named_epsilon
 def perceptron_loss(s: Score, y: int) -> Value:
     """The perceptron criterion ``max(0, -y s)``;  d/ds = -y where ``y s < 0``, else 0."""
     return (_value(s) * -_sign_label(y, "perceptron_loss")).relu()
 
 
+@_named_epsilon
 def hinge_loss(s: Score, y: int) -> Value:
     """The SVM (margin) hinge loss ``max(0, 1 - y s)``;  d/ds = -y where ``y s < 1``, else 0."""
     return (_value(s) * -_sign_label(y, "hinge_loss") + 1.0).relu()
 
 
+@_named_epsilon
 def logistic_loss(s: Score, y: float) -> Value:
     """Binary cross-entropy of the logit ``s`` for a target ``y`` in [0, 1] (usually 0 or 1).
 
@@ -107,6 +123,7 @@ def logistic_loss(s: Score, y: float) -> Value:
     return r + (minus_abs.exp() + 1.0).log() - s * float(y)
 
 
+@_named_epsilon
 def mse_loss(prediction: Union[Score, Sequence[Score]], target: Union[float, Sequence[float]]) -> Value:
     """Mean squared error ``(1/n) sum_i (p_i - t_i)^2`` (one prediction: ``(p - t)^2``).
 
@@ -121,6 +138,7 @@ def mse_loss(prediction: Union[Score, Sequence[Score]], target: Union[float, Seq
     return (_value(prediction) - float(target)) ** 2
 
 
+@_named_epsilon
 def softmax_cross_entropy(logits: Sequence[Score], label: int) -> Value:
     """``-log softmax(z)_y = log sum_j e^{z_j} - z_y``, computed as ``m + log sum_j e^{z_j - m} - z_y``.
 
@@ -136,6 +154,7 @@ def softmax_cross_entropy(logits: Sequence[Score], label: int) -> Value:
     return log_sum + m - z[label]
 
 
+@_named_epsilon
 def multiclass_hinge_loss(logits: Sequence[Score], label: int, margin: float = 1.0) -> Value:
     """The multiclass SVM loss ``sum_{j != y} max(0, z_j - z_y + margin)`` (Weston-Watkins).
 
@@ -154,6 +173,7 @@ def l2_penalty(params: Iterable[Value], weight_decay: float) -> Value:
     return _total(p * p for p in params) * (0.5 * float(weight_decay))
 
 
+@_named_epsilon
 def batch_mean(losses: Sequence[Value]) -> Value:
     """``(1/n) sum_i loss_i``: a batch's per-example losses averaged into one Value."""
     losses = list(losses)
@@ -165,4 +185,8 @@ def batch_loss(loss: Callable[..., Value], scores: Sequence, targets: Sequence) 
     targets = targets.tolist() if hasattr(targets, "tolist") else list(targets)
     if len(scores) != len(targets):
         raise ValueError(f"batch_loss got {len(scores)} scores but {len(targets)} targets")
-    return batch_mean([loss(s, t) for s, t in zip(scores, targets)])
+    per_example = [loss(s, t) for s, t in zip(scores, targets)]
+    for i, item in enumerate(per_example, start=1):
+        if isinstance(item, Value) and item._op:
+            item.label = "ε" + f"({i})".translate(_SUPERSCRIPT)  # ε⁽ⁱ⁾
+    return batch_mean(per_example)

@@ -28,16 +28,17 @@ from typing import Any, Sequence, Union
 import numpy as np
 
 from ..engine import Value
-from ..ops import RELU
+from ..ops import CONSTANT, RELU
 from .init import activate, check_activation, init_bound, layer_plan, make_rng
 from .module import Module
+from .notation import notation as _notation
 
 __all__ = ["Neuron", "Layer", "MLP"]
 
 Inputs = Union[Sequence[Union[Value, float]], np.ndarray]
 
 
-def _prepare_inputs(x: Inputs, nin: int) -> list:
+def _prepare_inputs(x: Inputs, nin: int, names: Any = None) -> list:
     """Inputs as a list of Values, constants lifted once; exact zeros become None (skipped)."""
     if isinstance(x, np.ndarray):
         if x.ndim != 1:
@@ -48,14 +49,33 @@ def _prepare_inputs(x: Inputs, nin: int) -> list:
     if len(x) != nin:
         raise ValueError(f"expected {nin} inputs, got {len(x)}")
     prepared = []
-    for xi in x:
+    for j, xi in enumerate(x, start=1):
         if type(xi) is Value:
             # A dead relu passes neither value nor gradient: leaving it out changes nothing.
             prepared.append(None if xi.data == 0.0 and xi._op is RELU else xi)
         else:
             xi = float(xi)
-            prepared.append(None if xi == 0.0 else Value(xi))
+            prepared.append(None if xi == 0.0 else _data(xi, names, j))
     return prepared
+
+
+def _data(x: float, names: Any, j: int) -> Value:
+    """An input number as a constant leaf named x_j (the lecture's a⁽⁰⁾ⱼ)."""
+    node = Value(x)
+    node._op = CONSTANT
+    if names is not None:
+        node.label = names.input(j, single=names.single_input)
+    return node
+
+
+class _InputNames:
+    """What ``_data`` needs to name input j: the scheme and whether there is one input."""
+
+    __slots__ = ("input", "single_input")
+
+    def __init__(self, names: Any, single_input: bool) -> None:
+        self.input = names.input
+        self.single_input = single_input
 
 
 class Neuron(Module):
@@ -77,6 +97,24 @@ class Neuron(Module):
         draw = make_rng(seed, rng).uniform
         self.w = [Value(draw(-bound, bound)) for _ in range(nin)]
         self.b = Value(0.0)
+        self.name_nodes()
+
+    def name_nodes(self, layer: int = 1, unit: int = 1, *, single: bool | None = None,
+                   output: bool = False, outputs: int = 1, notation: str = "lecture") -> None:
+        """Label the weights θ⁽ˡ⁾ₖ,ⱼ and bias θ⁽ˡ⁾ₖ,₀, and what each call computes: z⁽ˡ⁾ₖ, a⁽ˡ⁾ₖ (or ŷ).
+
+        ``single``: drop the unit and input indices (a one-unit layer with one
+        input, as in the lecture's 1-D network); by default when ``nin == 1``.
+        """
+        names = _notation(notation)
+        single = len(self.w) == 1 if single is None else single
+        for j, wi in enumerate(self.w, start=1):
+            wi.label = names.weight(layer, unit, j, single)
+        self.b.label = names.bias(layer, unit, single)
+        y_hat = names.output(unit, outputs == 1)
+        z = y_hat if output and self.activation == "linear" else names.pre_activation(layer, unit, single)
+        a = y_hat if output else names.activation(layer, unit, single)
+        self._names = (z, a)
 
     def _forward(self, x: list) -> Value:
         """The neuron on prepared inputs (Values, or None for an exact zero)."""
@@ -84,7 +122,13 @@ class Neuron(Module):
         for wi, xi in zip(self.w, x):
             if xi is not None:
                 act = act + wi * xi
-        return activate(act, self.activation)
+        z_name, a_name = self._names
+        if act is not self.b:  # never rename the bias itself (all inputs were zero)
+            act.label = z_name
+        out = activate(act, self.activation)
+        if out is not act:
+            out.label = a_name
+        return out
 
     def __call__(self, x: Inputs) -> Value:
         return self._forward(_prepare_inputs(x, len(self.w)))
@@ -118,6 +162,20 @@ class Layer(Module):
                  rng: random.Random | None = None, **kwargs: Any) -> None:
         source = make_rng(seed, rng)  # one stream for all neurons, or they would be clones
         self.neurons = [Neuron(nin, rng=source, fan_out=nout, **kwargs) for _ in range(nout)]
+        self.name_nodes()
+
+    def name_nodes(self, layer: int = 1, *, output: bool = False, notation: str = "lecture") -> None:
+        """Name every neuron's nodes as unit k of layer ``layer`` (see :meth:`Neuron.name_nodes`)
+        and set :attr:`caption`, the layer's one-line description for drawings."""
+        single = len(self.neurons) == 1 and self.nin == 1
+        for k, neuron in enumerate(self.neurons, start=1):
+            neuron.name_nodes(layer, k, single=single, output=output, outputs=len(self.neurons),
+                              notation=notation)
+        names = _notation(notation)
+        self.names = names
+        self.single_input = self.nin == 1
+        self.caption = names.layer_caption(layer, self.nin, len(self.neurons),
+                                           self.neurons[0].activation, output)
 
     @property
     def nin(self) -> int:
@@ -128,7 +186,11 @@ class Layer(Module):
         return out[0] if len(out) == 1 else out
 
     def __call__(self, x: Inputs) -> Union[Value, list[Value]]:
-        return self._forward(_prepare_inputs(x, self.nin))
+        return self._forward(_prepare_inputs(x, self.nin, self._input_names()))
+
+    def _input_names(self) -> Any:
+        names = self.names
+        return _InputNames(names, self.single_input)
 
     def _save_state(self) -> dict[str, np.ndarray]:
         return {"weight": np.array([[wi.data for wi in n.w] for n in self.neurons]),
@@ -156,11 +218,18 @@ class MLP(Module):
     """
 
     def __init__(self, nin: int, nouts: Sequence[int], *, activation: str = "relu",
-                 seed: int | None = None, rng: random.Random | None = None) -> None:
+                 seed: int | None = None, rng: random.Random | None = None,
+                 notation: str = "lecture") -> None:
         plan = layer_plan(nin, nouts, activation, "MLP")
         source = make_rng(seed, rng)
         self.activation = activation
         self.layers = [Layer(fan_in, fan_out, rng=source, activation=act) for fan_in, fan_out, act in plan]
+        self.name_nodes(notation)
+
+    def name_nodes(self, notation: str = "lecture") -> None:
+        """Name every node in ``notation``: ``"lecture"`` (θ⁽ˡ⁾ₖ,ⱼ, z⁽ˡ⁾ₖ, a⁽ˡ⁾ₖ, ŷ) or ``"Wb"``."""
+        for l, layer in enumerate(self.layers, start=1):
+            layer.name_nodes(l, output=l == len(self.layers), notation=notation)
 
     def __call__(self, x: Inputs) -> Union[Value, list[Value]]:
         # A forward pass allocates thousands of nodes and no reference cycles (a
@@ -170,7 +239,7 @@ class MLP(Module):
         collecting = gc.isenabled()
         gc.disable()
         try:
-            h = _prepare_inputs(x, self.layers[0].nin)
+            h = _prepare_inputs(x, self.layers[0].nin, self.layers[0]._input_names())
             for layer in self.layers[:-1]:
                 out = [n._forward(h) for n in layer.neurons]
                 h = _prepare_inputs(out, len(out))
