@@ -184,11 +184,13 @@ class Value(Node):
     def __neg__(self) -> "Value":
         return self._unary(NEG)
 
-    def __radd__(self, other: Number) -> "Value":  # 1 + x
-        return self + other
+    def __radd__(self, other: Number) -> "Value":  # 1 + x: the constant first, as written
+        other = _lift(other)
+        return NotImplemented if other is NotImplemented else other + self
 
     def __rmul__(self, other: Number) -> "Value":  # 2 * x
-        return self * other
+        other = _lift(other)
+        return NotImplemented if other is NotImplemented else other * self
 
     def _coerce(self, other: Any) -> Any:
         """``other`` as a node: itself, a constant leaf, or NotImplemented."""

@@ -27,3 +27,21 @@ def one_error_line(err):
     assert len(lines) == 1, err
     assert "Traceback" not in err
     return lines[0]
+
+
+def lecture_network():
+    """The lecture's 1-D network: z⁽¹⁾ = θ⁽¹⁾x + θ₀⁽¹⁾, a⁽¹⁾ = σ(z⁽¹⁾), ..., ε = ½(y − ŷ)²."""
+    x, y = Value.constant(0.5, label="x"), Value.constant(1.0, label="y")
+    t1, t01 = Value(0.8, label="θ⁽¹⁾"), Value(-0.2, label="θ₀⁽¹⁾")
+    t2, t02 = Value(1.5, label="θ⁽²⁾"), Value(0.1, label="θ₀⁽²⁾")
+    z1 = t1 * x + t01
+    z1.label = "z⁽¹⁾"
+    a1 = z1.sigmoid()
+    a1.label = "a⁽¹⁾"
+    z2 = t2 * a1 + t02
+    z2.label = "z⁽²⁾"
+    y_hat = z2.sigmoid()
+    y_hat.label = "ŷ"
+    loss = 0.5 * (y - y_hat) ** 2
+    loss.label = "ε"
+    return loss

@@ -42,6 +42,12 @@ def submodules(module: Any) -> list[tuple[str, Any]]:
     return found
 
 
+def _caption(module: Any) -> str | None:
+    """The module's own one-line description (``layer 1: z⁽¹⁾ = Θ⁽¹⁾a⁽⁰⁾, ...``), if it has one."""
+    caption = getattr(module, "caption", None)
+    return caption if isinstance(caption, str) and caption else None
+
+
 def groups_from_modules(collapse: Any, order: list) -> dict[int, str]:
     """``id(node) -> group name`` for every node of ``order`` inside one of the modules.
 
@@ -50,14 +56,14 @@ def groups_from_modules(collapse: Any, order: list) -> dict[int, str]:
     """
     if is_module(collapse):
         parts = submodules(collapse) or [(type(collapse).__name__, collapse)]
-        named = [(f"{type(m).__name__} {name}" if name != type(m).__name__ else name, m)
+        named = [(_caption(m) or (f"{type(m).__name__} {name}" if name != type(m).__name__ else name), m)
                  for name, m in parts]
     else:
         modules = list(collapse)
         bad = [type(m).__name__ for m in modules if not is_module(m)]
         if bad:
             raise TypeError(f"collapse list must hold modules (objects with parameters()), got {bad[0]}")
-        named = [(f"{type(m).__name__} {i}", m) for i, m in enumerate(modules)]
+        named = [(_caption(m) or f"{type(m).__name__} {i}", m) for i, m in enumerate(modules)]
     param_group: dict[int, str] = {}
     for name, module in named:
         for p in module.parameters():

@@ -1,35 +1,41 @@
-"""Drawing a graph of nodes with graphviz: one record per value, one small node per op.
+"""Drawing a graph of nodes with graphviz: one box per value, its op written inside it.
 
-A value is drawn as ``label | data | grad`` (a Tensor as ``label | shape | grad``),
-and each op node as a small ellipse holding its symbol, between its inputs and
-its result::
+An op node's box reads ``op | name | value | gradient`` (``+ | q | 3.0 | ∂f/∂q = −4.0``),
+a leaf's ``name | value | gradient``; a constant (a lifted number, data) is grey
+and has no gradient field.  An input used twice by one op gets two edges, one
+per gradient it receives.  With ``collapse`` each module of a ``microgradx.nn``
+model is one box, captioned by the module itself.
 
-    x ─┐
-       (+) ─> x+y ─┐
-    y ─┘           (*) ─> f
-             z ────┘
-
-Building the DOT source needs only the ``graphviz`` Python package; turning it
-into a picture (``to_svg``, Jupyter's display) needs the ``dot`` program.
+Every element has a stable id (``n7`` for node 7 of the topological order,
+``e7_1`` for input slot 1 of node 7, ``g0`` for the first group), so one
+rendering can be restyled frame by frame (:mod:`.picture`).  Building the DOT
+source needs only the ``graphviz`` Python package; rendering needs ``dot``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any, Iterable
 
 import numpy as np
 
-from ..autograd import topological_order
+from ..autograd import gradients, topological_order
 from .collapse import groups_from_modules, is_module
+from .names import in_formula, is_constant, node_names, number
 
-__all__ = ["draw_dot", "to_svg", "GraphTooLargeError", "GraphvizNotInstalledError", "View"]
+__all__ = ["draw_dot", "to_svg", "GraphTooLargeError", "GraphvizNotInstalledError", "Layout",
+           "build_layout", "check_size", "COLORS"]
 
-HIGHLIGHT = "#ffd54f"      # the node whose rule fires / whose value appears now
-HIGHLIGHT_EDGE = "#d32f2f"
-FILLED = "#e3f2fd"         # a value (or gradient) already known
+COLORS = {
+    "current": "#ffd54f",     # the node whose value appears / whose rule fires now
+    "lit": "#d32f2f",         # the edge a gradient flows along now
+    "known": "#e3f2fd",       # a value already computed
+    "reached": "#ffe0b2",     # a gradient already arrived
+    "constant": "#e0e0e0",
+    "group": "#eeeeee",
+    "gradient": "#c62828",    # gradient text
+}
 INSTALL_HINT = ("install the graphviz 'dot' program: `apt-get install graphviz` (Debian/Ubuntu), "
                 "`brew install graphviz` (macOS) or `conda install graphviz`; "
                 "the DOT source (graph.source) needs no binary")
@@ -44,129 +50,31 @@ class GraphvizNotInstalledError(RuntimeError):
 
 
 @dataclass
-class View:
-    """What one picture shows: which values and gradients are known, and what to highlight.
+class Layout:
+    """What is drawn for a graph: which element stands for each node and each edge.
 
-    ``values``/``reached`` are sets of positions in the topological order
-    (``None`` means all); ``grads`` is a list aligned with the order, or
-    ``None`` to show each node's own ``.grad``.
+    ``box[j]`` is the element id of node ``j`` (its own box, or its group's);
+    ``edge[(j, i)]`` the id of the edge carrying input slot ``i`` of node ``j``
+    (``None`` inside a group); ``fields[j]`` names the text fields of node
+    ``j``'s box in order (``op``, ``name``, ``value``, ``grad``).
     """
 
-    values: set | None = None
-    grads: Any = None
-    reached: set | None = None
-    current: int | None = None
-    edges_from: tuple = ()   # positions of the inputs whose edges into ``current`` light up
-    caption: str = ""
-    kind: str = ""           # "forward", "backward" or ""
-    extra: dict = field(default_factory=dict)
-
-
-def draw_dot(root: Any, *, rankdir: str = "LR", fmt: str = "{:.4f}", show_grad: bool = True,
-             step: int | None = None, collapse: Any = None, max_nodes: int = 500,
-             seed: Any = None) -> Any:
-    """A ``graphviz.Digraph`` of every node ``root`` depends on.
-
-    ``rankdir``: ``"LR"`` (left to right) or ``"TB"``.  ``fmt`` formats numbers.
-    ``step=k`` shows the backward pass right after step ``k`` of
-    :func:`~microgradx.viz.backward_steps` (negative counts from the end):
-    the node whose rule fired and its input edges are highlighted, and only
-    gradients computed so far are filled in (``.grad`` is never read or changed).
-    ``collapse``: a ``microgradx.nn`` Module (each of its direct submodules,
-    e.g. an MLP's layers, becomes one box), a list of Modules (each one box),
-    or a mapping ``node -> group name``.  More than ``max_nodes`` boxes raise
-    :class:`GraphTooLargeError` (no automatic collapse: the error says how).
-    """
-    from .steps import backward_steps
-
-    order = topological_order(root)
-    check_size(order, collapse, max_nodes)  # before stepping: steps cost O(nodes^2)
-    position = {id(node): j for j, node in enumerate(order)}
-    view = View()
-    if step is not None:
-        count = sum(1 for node in order if node._op)
-        if not count:
-            raise ValueError(f"{root!r} is a leaf: its backward pass has no steps to show")
-        if not -count <= step < count:
-            raise IndexError(f"step {step} out of range: this backward pass has {count} steps "
-                             f"(0..{count - 1})")
-        s = next(islice(backward_steps(root, seed=seed, order=order), step % count, None))
-        reached = {j for j, g in enumerate(s.grads) if g is not None}
-        view = View(grads=list(s.grads), reached=reached, current=s.index,
-                    edges_from=tuple(position[id(i)] for i in s.inputs), kind="backward")
-    return render(order, view, rankdir=rankdir, fmt=fmt, show_grad=show_grad,
-                  collapse=collapse, max_nodes=max_nodes)
-
-
-def render(order: list, view: View, *, rankdir: str = "LR", fmt: str = "{:.4f}",
-           show_grad: bool = True, collapse: Any = None, max_nodes: int = 500,
-           names: list[str] | None = None) -> Any:
-    """The Digraph for nodes ``order`` (topological) as seen through ``view``."""
-    _import_graphviz()  # fail early, with what to install, if the package is missing
-    if rankdir not in ("LR", "TB", "RL", "BT"):
-        raise ValueError(f"rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
-    position = {id(node): j for j, node in enumerate(order)}
-    group_of = check_size(order, collapse, max_nodes)
-    names = names or [node.label for node in order]
-
-    dot = _drawing_class()(format="svg", graph_attr={"rankdir": rankdir})
-    dot.attr("node", fontname="Helvetica", fontsize="11")
-    dot.attr("edge", color="#555555")
-    # Boxes are numbered in the order their computation starts (layer 0 first),
-    # not in the order their parameters happen to sort.
-    first_op: dict[str, int] = {}
-    for j, group in group_of.items():
-        key = j if order[j]._op else j + len(order)
-        first_op[group] = min(first_op.get(group, key), key)
-    groups_drawn = {group: f"g{i}" for i, group in enumerate(sorted(first_op, key=first_op.get))}
-    members = {group: 0 for group in groups_drawn}
-    for group in group_of.values():
-        members[group] += 1
-    lit_group = group_of.get(view.current) if view.current is not None else None
-    for group, gid in groups_drawn.items():
-        dot.node(gid, _escape(group) + f" | {members[group]} nodes", shape="box3d", style="filled",
-                 fillcolor=HIGHLIGHT if group == lit_group else "#eeeeee")
-    for j, node in enumerate(order):
-        group = group_of.get(j)
-        if group is not None:
-            continue
-        _value_node(dot, j, node, view, names[j], fmt, show_grad)
-    edges: set = set()
-    for j, node in enumerate(order):
-        if not node._op:
-            continue
-        target_group = group_of.get(j)
-        if target_group is None:
-            lit = view.current == j
-            dot.node(f"n{j}op", _escape(str(node._op)), shape="ellipse", width="0.3", height="0.3",
-                     style="filled", fillcolor=HIGHLIGHT if lit else "white",
-                     color=HIGHLIGHT_EDGE if lit else "black")
-            dot.edge(f"n{j}op", f"n{j}")
-        for child in node._prev:
-            c = position[id(child)]
-            child_group = group_of.get(c)
-            if target_group is not None and child_group == target_group:
-                continue  # inside one box
-            src = f"n{c}" if child_group is None else groups_drawn[child_group]
-            dst = f"n{j}op" if target_group is None else groups_drawn[target_group]
-            if (src, dst) in edges:
-                continue  # a value used twice by one op (x*x) or one group: one arrow
-            edges.add((src, dst))
-            lit = view.current == j and c in view.edges_from and target_group is None
-            if lit:
-                dot.edge(src, dst, color=HIGHLIGHT_EDGE, penwidth="2.5")
-            else:
-                dot.edge(src, dst)
-    if view.caption:
-        dot.attr(label=_escape_plain(view.caption), labelloc="t", fontsize="12")
-    return dot
+    order: list
+    names: list[str]
+    group_of: dict[int, str]
+    groups: dict[str, str]                       # group name -> element id
+    box: list[str]
+    edge: dict[tuple[int, int], str | None]
+    position: dict[int, int]                     # id(node) -> j
+    fields: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    rankdir: str = "LR"
 
 
 def check_size(order: list, collapse: Any, max_nodes: int) -> dict[int, str]:
     """The grouping for ``collapse``; :class:`GraphTooLargeError` past ``max_nodes`` boxes."""
     position = {id(node): j for j, node in enumerate(order)}
     group_of = _groups(collapse, order, position)
-    boxes = _count_boxes(order, group_of)
+    boxes = sum(1 for j in range(len(order)) if j not in group_of) + len(set(group_of.values()))
     if boxes > max_nodes:
         raise GraphTooLargeError(
             f"the graph has {boxes} boxes to draw, more than max_nodes={max_nodes}: pass "
@@ -175,38 +83,202 @@ def check_size(order: list, collapse: Any, max_nodes: int) -> dict[int, str]:
     return group_of
 
 
-def _value_node(dot: Any, j: int, node: Any, view: View, name: str, fmt: str, show_grad: bool) -> None:
-    known = view.values is None or j in view.values
-    data = _format(node.data, fmt) if known else " "
-    fields = [_escape(name) if name else " ", _escape(data)]
-    if show_grad:
-        if view.grads is None:
-            grad = node.grad
+def build_layout(order: list, group_of: dict[int, str], rankdir: str = "LR") -> Layout:
+    """Element ids for every node and edge of ``order``."""
+    names = node_names(order)
+    position = {id(node): j for j, node in enumerate(order)}
+    # Groups are numbered in the order their computation starts (layer 1 first).
+    first: dict[str, int] = {}
+    for j, group in group_of.items():
+        key = j if order[j]._op else j + len(order)
+        first[group] = min(first.get(group, key), key)
+    groups = {group: f"g{i}" for i, group in enumerate(sorted(first, key=first.get))}
+    box = [groups[group_of[j]] if j in group_of else f"n{j}" for j in range(len(order))]
+    edge: dict[tuple[int, int], str | None] = {}
+    for j, node in enumerate(order):
+        for i, child in enumerate(node._prev):
+            c = position[id(child)]
+            inside = j in group_of and group_of.get(c) == group_of[j]
+            if inside:
+                edge[(j, i)] = None
+            elif j in group_of or c in group_of:
+                edge[(j, i)] = f"d{box[c]}_{box[j]}"  # one arrow per pair of boxes
+            else:
+                edge[(j, i)] = f"e{j}_{i}"
+    return Layout(order, names, group_of, groups, box, edge, position, rankdir=rankdir)
+
+
+def dot_source(layout: Layout, texts: dict[int, dict[str, str]], edge_labels: dict[str, str], *,
+               fills: dict[str, str] | None = None, lit: Iterable[str] = (), backward: bool = False,
+               both_arrows: bool = False) -> Any:
+    """The ``graphviz.Digraph``: one box per node (texts per field), one edge per input slot.
+
+    ``fills`` colours boxes by element id; ``lit`` edges are drawn red, pointing
+    the way the gradient flows when ``backward``.  ``both_arrows`` gives every
+    edge a head and a tail (a page shows one or the other per frame).
+    """
+    rankdir = layout.rankdir
+    if rankdir not in ("LR", "TB", "RL", "BT"):
+        raise ValueError(f"rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
+    fills = fills or {}
+    lit = set(lit)
+    dot = _drawing_class()(format="svg", graph_attr={
+        "rankdir": rankdir, "nodesep": "0.25", "ranksep": "0.35", "bgcolor": "white"})
+    dot.attr("node", fontname="Helvetica", fontsize="16", shape="record", style="filled",
+             fillcolor="white", penwidth="1.2")
+    dot.attr("edge", color="#555555", fontname="Helvetica", fontsize="14",
+             fontcolor=COLORS["gradient"], arrowsize="0.8")
+    for group, gid in layout.groups.items():
+        dot.node(gid, _escape(group), id=gid, shape="box", style="rounded,filled",
+                 fillcolor=fills.get(gid, COLORS["group"]), fontsize="16")
+    vertical = rankdir in ("LR", "RL")  # record fields stack across the flow direction
+    for j, node in enumerate(layout.order):
+        if j in layout.group_of:
+            continue
+        fields = texts[j]
+        roles = layout.fields[j]
+        cells = [_escape(fields[role]) for role in roles]
+        if vertical and roles[0] == "op":
+            label = "{ " + cells[0] + " | " + cells[1] + " } | " + " | ".join(cells[2:])
         else:
-            grad = view.grads[j] if view.reached is None or j in view.reached else None
-        fields.append(_escape("grad " + _format(grad, fmt)) if grad is not None else "grad  ")
-    lit = view.current == j
-    fill = HIGHLIGHT if lit else (FILLED if (view.kind == "backward" and view.reached and j in view.reached)
-                                  or (view.kind == "forward" and known) else "white")
-    dot.node(f"n{j}", "{ " + " | ".join(fields) + " }", shape="record", style="filled",
-             fillcolor=fill, penwidth="2.5" if lit else "1")
+            label = " | ".join(cells)
+        default = COLORS["constant"] if is_constant(node) else "white"
+        nid = f"n{j}"
+        dot.node(nid, label, id=nid, fillcolor=fills.get(nid, default))
+    seen: set[str] = set()
+    for (j, i), eid in layout.edge.items():
+        if eid is None or eid in seen:
+            continue
+        seen.add(eid)
+        src = layout.box[layout.position[id(layout.order[j]._prev[i])]]
+        dst = layout.box[j]
+        attrs = {"id": eid}
+        if both_arrows:
+            attrs.update(dir="both", arrowtail="normal")
+        if eid in edge_labels:
+            attrs["label"] = _escape_plain(edge_labels[eid])
+        if eid in lit:
+            attrs.update(color=COLORS["lit"], penwidth="2.5")
+            if backward and not both_arrows:
+                attrs["dir"] = "back"
+        dot.edge(src, dst, **attrs)
+    return dot
 
 
-def _format(x: Any, fmt: str) -> str:
+def node_fields(order: list, names: list[str], show_grad: bool = True) -> dict[int, tuple[str, ...]]:
+    """The text fields of each box: ``op`` (op nodes), ``name`` (unless an unnamed constant),
+    ``value``, and ``grad`` (not for constants)."""
+    fields = {}
+    for j, node in enumerate(order):
+        roles = []
+        if node._op:
+            roles.append("op")
+        if not (is_constant(node) and not node.label):
+            roles.append("name")
+        roles.append("value")
+        if show_grad and not is_constant(node):
+            roles.append("grad")
+        fields[j] = tuple(roles)
+    return fields
+
+
+def op_symbol(node: Any) -> str:
+    """The op as a lecture writes it: ``+``, ``−``, ``·``, ``÷``, ``σ``, ``tanh``, ``x²``."""
+    op = node._op
+    display = getattr(op, "display", None)
+    special = {"add": "+", "sub": "−", "mul": "×", "div": "÷", "neg": "−x", "sigmoid": "σ",
+               "relu": "ReLU", "pow": "xʸ"}
+    name = getattr(op, "name", "")
+    if name in special:
+        return special[name]
+    if name.startswith("pow") and display is not None:
+        return display.formula.format(a="x")
+    return str(op)
+
+
+def value_text(x: Any, fmt: str | None = None) -> str:
     if np.ndim(x):
-        return "shape " + "×".join(str(d) for d in np.shape(x))
-    try:
-        return fmt.format(float(x))
-    except (TypeError, ValueError):
-        # a gradient recorded with create_graph=True is itself a node
-        return fmt.format(float(x.data)) if hasattr(x, "data") else str(x)
+        return "shape " + "×".join(map(str, np.shape(x)))
+    return number(x, fmt)
+
+
+def grad_text(root_name: str, name: str, g: Any, fmt: str | None = None) -> str:
+    """``∂f/∂q = −4.0`` (a Tensor's gradient by its shape)."""
+    head = f"∂{in_formula(root_name)}/∂{in_formula(name)}"
+    if np.ndim(g):
+        return f"{head}: " + "×".join(map(str, np.shape(g)))
+    return f"{head} = {number(g, fmt)}"
+
+
+def draw_dot(root: Any, *, rankdir: str = "LR", fmt: str | None = None, show_grad: bool = True,
+             step: int | None = None, collapse: Any = None, max_nodes: int = 500,
+             seed: Any = None) -> Any:
+    """A ``graphviz.Digraph`` of every node ``root`` depends on.
+
+    Each box shows a node's op, name, value and ``.grad`` (``show_grad``).
+    ``rankdir``: ``"LR"`` (left to right) or ``"TB"`` (top to bottom, better
+    for deep chains).  ``fmt`` formats numbers (default: 4 significant digits).
+    ``step=k`` shows the backward pass right after rule firing ``k`` of
+    :func:`~microgradx.autograd.backward_steps` (negative counts from the end):
+    the firing node and the edges it sends along are highlighted, and only the
+    gradients computed so far are filled in (``.grad`` is never read or changed).
+    ``collapse``: a ``microgradx.nn`` Module (each of its direct submodules,
+    e.g. an MLP's layers, becomes one box), a list of Modules, or a mapping
+    ``node -> group name``.  More than ``max_nodes`` boxes raise
+    :class:`GraphTooLargeError` (no automatic collapse: the error says how).
+    """
+    from ..autograd import backward_steps
+
+    _import_graphviz()
+    order = topological_order(root)
+    group_of = check_size(order, collapse, max_nodes)
+    layout = build_layout(order, group_of, rankdir)
+    layout.fields = node_fields(order, layout.names, show_grad)
+    position = layout.position
+    grads: dict[int, Any] = {}
+    fills: dict[str, str] = {}
+    lit: list[str] = []
+    edge_labels: dict[str, str] = {}
+    if step is None:
+        grads = {j: node.grad for j, node in enumerate(order)}
+    else:
+        steps = list(backward_steps(root, seed))
+        if not steps:
+            raise ValueError(f"{root!r} is a leaf: its backward pass has no steps to show")
+        if not -len(steps) <= step < len(steps):
+            raise IndexError(f"step {step} out of range: this backward pass has {len(steps)} steps "
+                             f"(0..{len(steps) - 1})")
+        shown = steps[: step % len(steps) + 1]
+        grads[len(order) - 1] = 1.0 if seed is None else seed
+        for s in shown:
+            j = position[id(s.node)]
+            for i, (child, total) in enumerate(zip(s.inputs, s.after)):
+                grads[position[id(child)]] = total
+                eid = layout.edge[(j, i)]
+                if eid is not None:
+                    edge_labels[eid] = number(s.sent[i], fmt) if not np.ndim(s.sent[i]) else ""
+        for j in grads:
+            if not is_constant(order[j]):
+                fills[layout.box[j]] = COLORS["reached"]
+        last = position[id(shown[-1].node)]
+        fills[layout.box[last]] = COLORS["current"]
+        lit = [layout.edge[(last, i)] for i in range(len(shown[-1].inputs)) if layout.edge[(last, i)]]
+    root_name = layout.names[-1]
+    texts = {}
+    for j, node in enumerate(order):
+        g = grads.get(j)
+        texts[j] = {"op": op_symbol(node) if node._op else "", "name": layout.names[j],
+                    "value": value_text(node.data, fmt),
+                    "grad": grad_text(root_name, layout.names[j], g, fmt) if g is not None
+                    else grad_text(root_name, layout.names[j], 0.0).split(" = ")[0] + " = ?"}
+    return dot_source(layout, texts, edge_labels, fills=fills, lit=lit, backward=step is not None)
 
 
 def _escape(text: str) -> str:
     """Escape the characters that structure a graphviz record label."""
     for ch in "\\{}|<>\"":
         text = text.replace(ch, "\\" + ch)
-    return text
+    return text or " "
 
 
 def _escape_plain(text: str) -> str:
@@ -227,12 +299,6 @@ def _groups(collapse: Any, order: list, position: dict) -> dict[int, str]:
         return {position[i]: g for i, g in groups_from_modules(collapse, order).items()}
     raise TypeError(f"collapse must be a microgradx.nn Module, a list of Modules or a mapping "
                     f"node -> group name, got {type(collapse).__name__}")
-
-
-def _count_boxes(order: list, group_of: dict) -> int:
-    ops = sum(1 for j, node in enumerate(order) if node._op and j not in group_of)
-    values = sum(1 for j in range(len(order)) if j not in group_of)
-    return ops + values + len(set(group_of.values()))
 
 
 def to_svg(graph: Any) -> str:

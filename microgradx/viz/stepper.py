@@ -1,161 +1,186 @@
-"""A :class:`Stepper` walks one graph forward (values appear) and backward (gradients appear).
+"""A :class:`Stepper` walks one graph forward (values appear) and backward (gradients arrive).
 
-Frames, in order:
+    >>> from microgradx import Value
+    >>> x, y, z = Value(-2.0, label="x"), Value(5.0, label="y"), Value(-4.0, label="z")
+    >>> q = x + y; q.label = "q"
+    >>> f = q * z; f.label = "f"
+    >>> s = Stepper(f)
+    >>> s.caption(len(s) - 1)
+    '∂f/∂y = ∂f/∂q · ∂q/∂y = (−4.0) · 1 = −4.0'
 
-1. one per node in topological order: its value is computed from its inputs;
-2. the seed: d root / d root = 1;
-3. one per op node in reverse topological order: its local rule fires and
-   sends ``vjp(g, out, *inputs)`` to its inputs (see :mod:`.steps`).
+The frames come from the engine's own backward pass (:mod:`.frames`); the
+graph is laid out once (:mod:`.picture`), so nothing moves between frames.
+No ``.grad`` is read or changed.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import os
 import tempfile
 from typing import Any
 
-import numpy as np
+from ..autograd import backward_steps, default_seed, topological_order
+from .dot import (build_layout, check_size, dot_source, grad_text, node_fields, op_symbol, to_svg,
+                  value_text)
+from .frames import Frame, build_frames
+from .names import number
+from .picture import FrameState, Picture
 
-from ..autograd import topological_order
-from .dot import View, check_size, render, to_svg
-from .steps import backward_steps, default_seed, forward_steps
+__all__ = ["Stepper", "FramePicture"]
 
-__all__ = ["Stepper"]
+_FIT = (1000.0, 600.0)   # the drawing area of a 1024x768 projector page, CSS px
+_AUTO_LIMIT = 200        # above this many nodes, "auto" lays out left to right without trying both
+
+
+class FramePicture:
+    """One frame as SVG; shows itself in Jupyter (``.svg`` is the text)."""
+
+    def __init__(self, svg: str, caption: str) -> None:
+        self.svg = svg
+        self.caption = caption
+
+    def _repr_html_(self) -> str:
+        return (f'<div style="max-width:100%;overflow:auto"><p style="font-size:1.1em">'
+                f'{html.escape(self.caption)}</p>{self.svg}</div>')
+
+    def _repr_svg_(self) -> str:
+        return self.svg
 
 
 class Stepper:
-    """Every forward and backward step of ``root``'s graph, ready to draw.
+    """Every forward and backward step of ``root``'s graph, ready to show.
 
-    ``len(stepper)`` frames; ``stepper.draw(k)`` is frame ``k`` as a
-    ``graphviz.Digraph``; ``stepper.caption(k)`` says what happens in it.
-    Keyword options (``rankdir``, ``fmt``, ``collapse``, ``max_nodes``...) go to
-    the drawing as in :func:`~microgradx.viz.draw_dot`.  No ``.grad`` is read or
-    changed: the steps run on copies.
+    ``granularity``: ``"edge"`` (default: one frame per gradient contribution,
+    as the slides go), ``"node"`` (one per rule firing) or ``"layer"`` (with
+    ``collapse=model``: one per module).  ``collapse``: a ``microgradx.nn``
+    model (each layer one box, captioned in the lecture's notation), a list of
+    modules, or a mapping ``node -> group``.  ``rankdir``: ``"auto"`` (the
+    layout that fits a projector best), ``"LR"`` or ``"TB"``.  ``fmt``: a
+    number format such as ``"{:.4f}"`` (default: 4 significant digits).
+
+    ``len(stepper)`` frames; ``caption(k)`` says frame ``k`` in words
+    (``fmt="latex"`` for notebooks), ``draw(k)`` is its picture,
+    ``save_html(path)`` writes one self-contained page for a projector.
     """
 
-    def __init__(self, root: Any, *, seed: Any = None, **draw_options: Any) -> None:
+    def __init__(self, root: Any, *, granularity: str = "edge", collapse: Any = None,
+                 seed: Any = None, rankdir: str = "auto", fmt: str | None = None,
+                 max_nodes: int = 2000) -> None:
         self.root = root
         self.order = topological_order(root)
-        # Stepping keeps a gradient snapshot per step (O(nodes^2)): refuse huge graphs first.
-        check_size(self.order, draw_options.get("collapse"), draw_options.get("max_nodes", 500))
-        self.forward_steps = list(forward_steps(root, self.order))
-        self.backward_steps = list(backward_steps(root, seed=seed, order=self.order))
+        self.group_of = check_size(self.order, collapse, max_nodes)
         self.seed = default_seed(root) if seed is None else seed
-        self.draw_options = draw_options
-        self.names = [node.label or f"#{j}" for j, node in enumerate(self.order)]
-        self._position = {id(node): j for j, node in enumerate(self.order)}
-        self._fmt = draw_options.get("fmt", "{:.4f}")
+        self.steps = list(backward_steps(root, self.seed, order=self.order))
+        self.granularity = granularity
+        self.fmt = fmt
+        if rankdir not in ("auto", "LR", "TB"):
+            raise ValueError(f"rankdir must be 'auto', 'LR' or 'TB', got {rankdir!r}")
+        self._rankdir = rankdir
+        self.layout = build_layout(self.order, self.group_of, "LR")
+        self.names = self.layout.names
+        self.frames: list[Frame] = build_frames(self.order, self.names, self.steps, self.seed,
+                                                granularity=granularity, group_of=self.group_of,
+                                                fmt=fmt)
+        self._deltas = [self._delta(frame) for frame in self.frames]
+        self._picture: Picture | None = None
 
     def __len__(self) -> int:
-        return len(self.forward_steps) + 1 + len(self.backward_steps)
+        return len(self.frames)
 
     def __repr__(self) -> str:
-        return (f"Stepper({len(self.order)} nodes: {len(self.forward_steps)} forward steps, "
-                f"seed, {len(self.backward_steps)} backward steps)")
+        kinds = [f.kind for f in self.frames]
+        return (f"Stepper({len(self.order)} nodes, {len(self)} frames: {kinds.count('forward')} "
+                f"forward, seed, {kinds.count('backward')} backward by {self.granularity})")
 
-    # -- one frame ------------------------------------------------------------
+    @property
+    def first_backward(self) -> int:
+        """The index of the seed frame, where the backward pass starts."""
+        return next(k for k, f in enumerate(self.frames) if f.kind == "seed")
 
-    def view(self, k: int) -> View:
-        """What frame ``k`` shows (negative ``k`` counts from the end)."""
+    # -- words ------------------------------------------------------------------
+
+    def caption(self, k: int, fmt: str = "unicode") -> str:
+        """What frame ``k`` computes, with the numbers: plain Unicode, or ``fmt="latex"``."""
+        frame = self.frames[self._check(k)]
+        if fmt == "unicode":
+            return frame.caption
+        if fmt == "latex":
+            return frame.latex
+        raise ValueError(f"caption fmt must be 'unicode' or 'latex', got {fmt!r}")
+
+    def captions(self, fmt: str = "unicode") -> list[str]:
+        return [self.caption(k, fmt) for k in range(len(self))]
+
+    # -- pictures -----------------------------------------------------------------
+
+    @property
+    def picture(self) -> Picture:
+        """The one rendering every frame restyles (made on first use; needs ``dot``)."""
+        if self._picture is None:
+            self._picture = self._render()
+        return self._picture
+
+    @property
+    def rankdir(self) -> str:
+        """The layout chosen (``"LR"`` or ``"TB"``; ``"auto"`` decides when first drawn)."""
+        self.picture  # noqa: B018 - lays the graph out if it is not yet
+        return self.layout.rankdir
+
+    def state(self, k: int) -> FrameState:
+        """What frame ``k`` shows: every frame's changes up to ``k``, then ``k``'s highlights."""
         k = self._check(k)
-        n = len(self.order)
-        nf = len(self.forward_steps)
-        if k < nf:
-            step = self.forward_steps[k]
-            return View(values=set(range(k + 1)), grads=[None] * n, reached=set(), current=k,
-                        edges_from=tuple(self._position[id(i)] for i in step.inputs),
-                        caption=self.caption(k), kind="forward")
-        if k == nf:
-            grads = [None] * n
-            grads[-1] = self.seed
-            return View(grads=grads, reached={n - 1}, current=n - 1, caption=self.caption(k),
-                        kind="backward")
-        step = self.backward_steps[k - nf - 1]
-        return View(grads=list(step.grads),
-                    reached={j for j, g in enumerate(step.grads) if g is not None},
-                    current=step.index,
-                    edges_from=tuple(self._position[id(i)] for i in step.inputs),
-                    caption=self.caption(k), kind="backward")
+        state = FrameState(pending=set(self._initial_pending()), known=set(self._initial_known()))
+        for delta in self._deltas[: k + 1]:
+            for box in delta["v"]:
+                state.pending.discard(box)
+                state.known.add(box)
+            for text_id, text, box in delta["g"]:
+                if text_id:
+                    state.grads[text_id] = text
+                state.reached.add(box)
+            state.sent.update(delta["s"])
+        last = self._deltas[k]
+        state.current = set(last["cur"])
+        state.lit = set(last["lit"])
+        state.backward = last["kind"] != "forward"
+        return state
 
-    def caption(self, k: int) -> str:
-        """One sentence saying what frame ``k`` computes, with the numbers."""
-        k = self._check(k)
-        nf = len(self.forward_steps)
-        n = self._name
-        if k < nf:
-            step = self.forward_steps[k]
-            node = step.node
-            head = f"forward {k + 1}/{nf}: "
-            if not node._op:
-                return head + f"{n(node)} = {self._num(node.data)} (a leaf)"
-            if len(step.inputs) == 2:
-                a, b = step.inputs
-                expr = f"{n(a)} {node._op} {n(b)}"
-            else:
-                expr = f"{node._op}({n(step.inputs[0])})"
-            return head + f"{n(node)} = {expr} = {self._num(node.data)}"
-        if k == nf:
-            root = self.order[-1]
-            return f"backward, seed: d{n(root)}/d{n(root)} = {self._num(self.seed)}"
-        i = k - nf - 1
-        step = self.backward_steps[i]
-        root = n(self.order[-1])
-        sends = "; ".join(f"d{root}/d{n(child)} += {self._num(g)}"
-                          for child, g in zip(step.inputs, step.sent))
-        return (f"backward {i + 1}/{len(self.backward_steps)}: the rule of {n(step.node)} "
-                f"({step.node._op}) fires with d{root}/d{n(step.node)} = {self._num(step.incoming)}: "
-                f"{sends}")
+    def draw(self, k: int) -> FramePicture:
+        """Frame ``k`` as a picture (same layout as every other frame)."""
+        return FramePicture(self.picture.frame_svg(self.state(k)), self.caption(k))
 
-    def draw(self, k: int, *, caption: bool = True) -> Any:
-        """Frame ``k`` as a ``graphviz.Digraph`` (displays itself in Jupyter)."""
-        view = self.view(k)
-        if not caption:
-            view.caption = ""
-        return render(self.order, view, names=self.names, **self.draw_options)
-
-    def svg(self, k: int, *, caption: bool = True) -> str:
-        """Frame ``k`` rendered to SVG text (needs the ``dot`` program)."""
-        return to_svg(self.draw(k, caption=caption))
-
-    def svgs(self, *, caption: bool = True) -> list[str]:
-        """Every frame as SVG text, in order."""
-        return [self.svg(k, caption=caption) for k in range(len(self))]
+    def svg(self, k: int) -> str:
+        """Frame ``k`` as SVG text."""
+        return self.draw(k).svg
 
     # -- Jupyter and the web --------------------------------------------------
 
-    def widget(self, start: int | None = None) -> Any:
-        """A slider over the frames (ipywidgets), or the plain list of SVG strings without it."""
-        svgs = self.svgs(caption=False)
-        try:
-            import ipywidgets as widgets
-        except ImportError:
-            return svgs
-        start = len(self.forward_steps) if start is None else self._check(start)
-        slider = widgets.IntSlider(value=start, min=0, max=len(self) - 1, description="step",
-                                   continuous_update=True)
-        text = widgets.HTML()
-        picture = widgets.HTML()
-
-        def show(change: Any = None) -> None:
-            text.value = f"<b>{html.escape(self.caption(slider.value))}</b>"
-            picture.value = _strip_prolog(svgs[slider.value])
-
-        slider.observe(show, names="value")
-        show()
-        return widgets.VBox([slider, text, picture])
-
-    def save_html(self, path: str | os.PathLike, *, title: str = "Backpropagation, step by step") -> str:
-        """Write one self-contained HTML page stepping through every frame; returns the path.
-
-        Inline SVG per frame, prev/next buttons, a slider, arrow keys; no
-        scripts or fonts from the network.  Written to a temporary file in the
-        same folder and renamed into place, so a reader never sees half a page.
-        """
+    def page(self, *, title: str = "Backpropagation, step by step", start: int = 0) -> str:
+        """The self-contained HTML page (see :meth:`save_html`)."""
         from .html import page
 
-        frames = [(self.caption(k), _strip_prolog(self.svg(k, caption=False))) for k in range(len(self))]
-        text = page(frames, title=title, start=0)
+        picture = self.picture
+        data = {
+            "frames": self._deltas,
+            "pending": self._initial_pending(),
+            "known": self._initial_known(),
+            "width": picture.width, "height": picture.height,
+        }
+        return page(picture.svg(), json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+                    len(self), title=title, start=self._check(start))
+
+    def save_html(self, path: str | os.PathLike, *, title: str = "Backpropagation, step by step",
+                  start: int = 0) -> str:
+        """Write one self-contained page: the drawing, a slider, keys, zoom; returns the path.
+
+        ← → Home End step; + − 0 zoom (0 fits); P presenter mode; ``page.html#12``
+        opens frame 12 and the address follows the slider.  No network: no
+        scripts or fonts from elsewhere.  Written to a temporary file in the
+        same folder and renamed into place, so a reader never sees half a page.
+        """
+        text = self.page(title=title, start=start)
         path = os.fspath(path)
         folder = os.path.dirname(os.path.abspath(path))
         fd, tmp = tempfile.mkstemp(prefix=".stepper-", suffix=".html", dir=folder)
@@ -170,26 +195,104 @@ class Stepper:
             raise
         return path
 
+    def _repr_html_(self) -> str:
+        """The page inline (an iframe holding it), so it survives export to HTML."""
+        height = 620
+        return (f'<iframe srcdoc="{html.escape(self.page(), quote=True)}" '
+                f'style="width:100%;height:{height}px;border:1px solid #ddd" '
+                'sandbox="allow-scripts" title="backpropagation step by step"></iframe>')
+
+    def widget(self, start: int | None = None) -> Any:
+        """A slider over the frames (ipywidgets); without ipywidgets, the stepper itself,
+        which shows as the inline page."""
+        try:
+            import ipywidgets as widgets
+        except ImportError:
+            return self
+        start = self.first_backward if start is None else self._check(start)
+        slider = widgets.IntSlider(value=start, min=0, max=len(self) - 1, description="frame",
+                                   continuous_update=True, layout=widgets.Layout(width="95%"))
+        text = widgets.HTML()
+        picture = widgets.HTML()
+
+        def show(change: Any = None) -> None:
+            text.value = f"<b style='font-size:1.2em'>{html.escape(self.caption(slider.value))}</b>"
+            picture.value = f'<div style="max-width:100%;overflow:auto">{self.svg(slider.value)}</div>'
+
+        slider.observe(show, names="value")
+        show()
+        return widgets.VBox([slider, text, picture])
+
     # -- helpers ----------------------------------------------------------------
+
+    def _initial_pending(self) -> list[str]:
+        return sorted({self.layout.box[j] for j, node in enumerate(self.order) if node._op})
+
+    def _initial_known(self) -> list[str]:
+        return sorted({self.layout.box[j] for j, node in enumerate(self.order) if not node._op})
+
+    def _delta(self, frame: Frame) -> dict:
+        """A frame as the ids it changes (the page's JSON and :meth:`state` read the same)."""
+        box, edge = self.layout.box, self.layout.edge
+        grads = []
+        for j, g in frame.grads:
+            own = not (j in self.group_of)
+            text_id = f"{box[j]}-grad" if own else ""
+            grads.append([text_id, grad_text(self.names[-1], self.names[j], g, self.fmt) if own else "",
+                          box[j]])
+        return {
+            "kind": frame.kind,
+            "caption": frame.caption,
+            "cur": sorted({box[j] for j in frame.current}),
+            "lit": sorted({edge[e] for e in frame.edges if edge[e]}),
+            "v": sorted({box[j] for j in frame.values}),
+            "g": grads,
+            "s": sorted({edge[e] for e, _ in frame.sent if edge[e] and not edge[e].startswith("d")}),
+        }
+
+    def _texts(self) -> tuple[dict, dict]:
+        """The longest text each field will hold (so boxes never need to grow) and edge labels."""
+        texts = {}
+        for j, node in enumerate(self.order):
+            texts[j] = {"op": op_symbol(node) if node._op else "", "name": self.names[j],
+                        "value": value_text(node.data, self.fmt),
+                        "grad": grad_text(self.names[-1], self.names[j], 0.0, self.fmt)}
+        for delta in self._deltas:
+            for text_id, text, _ in delta["g"]:
+                if text_id:
+                    j = int(text_id[1:].split("-")[0])
+                    if len(text) > len(texts[j]["grad"]):
+                        texts[j]["grad"] = text
+        labels = {}
+        for frame in self.frames:
+            for e, contribution in frame.sent:
+                eid = self.layout.edge[e]
+                if eid and not eid.startswith("d"):
+                    labels[eid] = number(contribution, self.fmt) if not hasattr(contribution, "shape") \
+                        or not contribution.shape else ""
+        return texts, labels
+
+    def _render(self) -> Picture:
+        texts, labels = self._texts()
+        self.layout.fields = node_fields(self.order, self.names)
+        choices = [self._rankdir] if self._rankdir != "auto" else (
+            ["LR", "TB"] if len(self.order) <= _AUTO_LIMIT else ["LR"])
+        best = None
+        for rankdir in choices:
+            self.layout.rankdir = rankdir
+            svg = to_svg(dot_source(self.layout, texts, labels, both_arrows=True))
+            picture = Picture(svg, self.layout)
+            scale = min(_FIT[0] / picture.width, _FIT[1] / picture.height)
+            if best is None or scale > best[0] * 1.05:  # LR unless TB is clearly larger
+                best = (scale, rankdir, picture)
+        self.layout.rankdir = best[1]
+        return best[2]
 
     def _check(self, k: int) -> int:
         total = len(self)
-        if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
+        if isinstance(k, bool) or not isinstance(k, int) and not hasattr(k, "__index__"):
             raise TypeError(f"frame index must be an int, got {type(k).__name__}")
+        k = int(k)
         if not -total <= k < total:
             raise IndexError(f"frame {k} out of range: this stepper has {total} frames (0..{total - 1})")
-        return int(k) % total
-
-    def _name(self, node: Any) -> str:
-        return self.names[self._position[id(node)]]
-
-    def _num(self, x: Any) -> str:
-        if np.ndim(x):
-            return "array of shape " + "×".join(map(str, np.shape(x)))
-        return self._fmt.format(float(x))
-
-
-def _strip_prolog(svg: str) -> str:
-    """The ``<svg>`` element alone, without the XML prolog and DOCTYPE (for inlining in HTML)."""
-    start = svg.find("<svg")
-    return svg[start:] if start >= 0 else svg
+        return k % total
