@@ -369,25 +369,25 @@ def softmax_cross_entropy_op(labels: np.ndarray, classes: int) -> Op:
     """Mean cross-entropy of softmax(logits) against integer labels, fused.
 
     L = -(1/N) sum_n log softmax(x_n)_{y_n};   dL/dx_n = (softmax(x_n) - onehot(y_n)) / N.
-    Softmax is unchanged by shifting a row, so the forward shifts by the
-    largest logit of the whole batch (one cheap reduction) and only falls back
-    to per-row maxima when some row's sum would underflow.  It keeps
-    e^(x - shift) and the row sums, so the backward is one division and one
-    scatter.  ``labels`` must already be valid class ids in 0..classes-1.
+    Softmax is unchanged by shifting a row, so each row is shifted by its own
+    largest logit: no exponent is positive, and a NaN or +inf in one row
+    stays in that row (a batch-wide shift would spread it to every row).
+    The forward keeps e^(x - shift) and the row sums, so the backward is one
+    division and one scatter.  ``labels`` must already be valid class ids in
+    0..classes-1.
     """
     n = len(labels)
-    picks = _row_starts(n, classes) + labels  # flat positions of the true classes
+    picks = _row_starts(n, classes) + labels  # flat positions (C order) of the true classes
+    rows = np.arange(n)
     saved = []
 
     def forward(x):
-        shifted = x - x.max()
+        with np.errstate(invalid="ignore"):  # a row holding +inf is nan (inf - inf), as IEEE says
+            shifted = x - x.max(axis=1, keepdims=True)
         e = np.exp(shifted)
         total = e.sum(axis=1, keepdims=True)
-        if n and total.min() < 1e-30:  # a row far below the batch max: shift rows one by one
-            shifted = x - x.max(axis=1, keepdims=True)
-            e = np.exp(shifted)
-            total = e.sum(axis=1, keepdims=True)
         saved[:] = (e, total)
+        # take() reads in C order whatever the layout, so picks are right for any strides.
         return np.asarray((np.log(total).sum() - shifted.take(picks).sum()) / max(n, 1),
                           dtype=x.dtype)
 
@@ -396,8 +396,8 @@ def softmax_cross_entropy_op(labels: np.ndarray, classes: int) -> Op:
         if not saved:
             forward(x)
         e, total = saved
-        dx = e / total
-        dx.reshape(-1)[picks] -= 1.0
+        dx = e / total  # laid out like x: write by (row, label), never through a flat view
+        dx[rows, labels] -= 1.0
         dx *= g / n
         return (dx,)
 
