@@ -294,6 +294,8 @@ def _sigmoid_vjp(g, out, x):
 
 def _relu_vjp(g, out, x):
     """d relu(x)/dx = 1 if x > 0 else 0 (the subgradient 0 at x = 0)."""
+    if type(x) is np.ndarray and type(g) is float:  # float * bool array would be float64
+        g = x.dtype.type(g)
     return (g * (x > 0),)
 
 

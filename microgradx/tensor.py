@@ -48,7 +48,8 @@ def tensor_op(op: Op) -> Op:
 
     def vjp(g, out, a, b):
         ga, gb = rule(g, out, a, b)
-        return tensor_ops.unbroadcast(ga, a.shape), tensor_ops.unbroadcast(gb, b.shape)
+        return (tensor_ops._in_dtype_of(a, tensor_ops.unbroadcast(ga, a.shape)),
+                tensor_ops._in_dtype_of(b, tensor_ops.unbroadcast(gb, b.shape)))
 
     vjp.__doc__ = rule.__doc__
     return Op(str(op), name=op.name, arity=2, forward=op.forward, vjp=vjp, domain=op.domain,
@@ -411,9 +412,20 @@ def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
     return concatenate([t.reshape(shape) for t in items], axis=ax)
 
 
+def _as_tensor_pair(a: ArrayLike, b: ArrayLike) -> tuple[Tensor, Tensor]:
+    """Both operands as Tensors; a plain one takes the other's dtype (0.0 never makes float32 float64)."""
+    if isinstance(a, Tensor) and not isinstance(b, Tensor):
+        return a, _leaf(_as_array(b, a.dtype))
+    if isinstance(b, Tensor) and not isinstance(a, Tensor):
+        return _leaf(_as_array(a, b.dtype)), b
+    return _as_tensor(a), _as_tensor(b)
+
+
 def where(condition: Any, a: ArrayLike, b: ArrayLike) -> Tensor:
-    """``a`` where ``condition`` holds, else ``b`` (broadcasting); the condition is a constant."""
-    a, b = _as_tensor(a), _as_tensor(b)
+    """``a`` where ``condition`` holds, else ``b`` (broadcasting); the condition is a constant.
+
+    A plain number or array operand takes the Tensor operand's dtype."""
+    a, b = _as_tensor_pair(a, b)
     cond = np.asarray(_raw(condition), dtype=bool)
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
@@ -424,5 +436,8 @@ def where(condition: Any, a: ArrayLike, b: ArrayLike) -> Tensor:
 
 
 def maximum(a: ArrayLike, b: ArrayLike) -> Tensor:
-    """Elementwise max(a, b) with broadcasting; ties split the gradient evenly."""
-    return _as_tensor(a)._binary(tensor_ops.MAXIMUM, b)
+    """Elementwise max(a, b) with broadcasting; ties split the gradient evenly.
+
+    A plain number or array operand takes the Tensor operand's dtype."""
+    a, b = _as_tensor_pair(a, b)
+    return a._binary(tensor_ops.MAXIMUM, b)

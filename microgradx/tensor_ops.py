@@ -48,6 +48,13 @@ def unbroadcast(grad: Any, shape: tuple) -> Any:
     return grad.sum(axis=axes).reshape(shape) if axes else grad.reshape(shape)
 
 
+def _in_dtype_of(x: Any, grad: Any) -> Any:
+    """``grad`` in ``x``'s dtype: a gradient has its node's dtype (x32 * y64 is float64, d/dx32 is not)."""
+    if isinstance(grad, np.ndarray) and grad.dtype != x.dtype:
+        return grad.astype(x.dtype)
+    return grad
+
+
 def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
     """``axis`` as a sorted tuple of non-negative ints (None: all axes), or an error naming the op."""
     if axis is None:
@@ -169,7 +176,8 @@ def sum_op(axis: tuple[int, ...] | None, keepdims: bool) -> Op:
     def vjp(g, out, x):
         if hasattr(g, "_op"):  # higher order, g a node: the same rule with node methods
             return (_node_expand(g, axis, keepdims, x.ndim) * np.ones(x.shape, x.dtype),)
-        return (np.broadcast_to(_expand(np.asarray(g), axis, keepdims, x.ndim), x.shape),)
+        # dtype: a Python float seed (microgradx.grad's 1.0) must not make a float32 gradient float64
+        return (np.broadcast_to(_expand(np.asarray(g, x.dtype), axis, keepdims, x.ndim), x.shape),)
 
     return Op("sum", name=f"sum{_tag(axis, keepdims)}", arity=1, forward=forward, vjp=vjp,
               doc=f"sum over axis {axis}")
@@ -198,8 +206,9 @@ def max_op(axis: tuple[int, ...] | None, keepdims: bool) -> Op:
     def vjp(g, out, x):
         _arrays_only("max", g)
         winners = x == _expand(out, axis, keepdims, x.ndim)
-        share = winners / np.sum(winners, axis=axis, keepdims=True)
-        return (share * _expand(g, axis, keepdims, x.ndim),)
+        ties = np.sum(winners, axis=axis, keepdims=True, dtype=x.dtype)  # counts in x's dtype: no promotion
+        share = winners / ties
+        return (share * _expand(np.asarray(g, x.dtype), axis, keepdims, x.ndim),)
 
     return Op("max", name=f"max{_tag(axis, keepdims)}", arity=1, forward=forward, vjp=vjp,
               doc=f"max over axis {axis}")
@@ -295,9 +304,10 @@ def where_op(condition: np.ndarray) -> Op:
 
     def vjp(g, out, a, b):
         _arrays_only("where", g)
+        g = np.asarray(g, out.dtype)
         zero = np.zeros((), g.dtype)
-        return (unbroadcast(np.where(cond, g, zero), a.shape),
-                unbroadcast(np.where(cond, zero, g), b.shape))
+        return (_in_dtype_of(a, unbroadcast(np.where(cond, g, zero), a.shape)),
+                _in_dtype_of(b, unbroadcast(np.where(cond, zero, g), b.shape)))
 
     return Op("where", name="where", arity=2, forward=forward, vjp=vjp, doc="where(cond, a, b)")
 
@@ -305,8 +315,10 @@ def where_op(condition: np.ndarray) -> Op:
 def _maximum_vjp(g, out, a, b):
     """max(a, b): g goes to the larger input; at a tie each gets half (the subgradient midpoint)."""
     _arrays_only("maximum", g)
-    share_a = (a > b) + 0.5 * (a == b)
-    return unbroadcast(g * share_a, a.shape), unbroadcast(g * (1.0 - share_a), b.shape)
+    g = np.asarray(g, out.dtype)
+    share_a = (a > b) + np.asarray(0.5, g.dtype) * (a == b)  # in g's dtype: float32 stays float32
+    return (_in_dtype_of(a, unbroadcast(g * share_a, a.shape)),
+            _in_dtype_of(b, unbroadcast(g * (1 - share_a), b.shape)))
 
 
 MAXIMUM = Op("maximum", name="maximum", arity=2, forward=np.maximum, vjp=_maximum_vjp,
@@ -327,7 +339,7 @@ def clip_op(low: float | None, high: float | None) -> Op:
             inside &= x >= low
         if high is not None:
             inside &= x <= high
-        return (g * inside,)
+        return (np.asarray(g, x.dtype) * inside,)
 
     return Op("clip", name=f"clip[{low}, {high}]", arity=1, forward=forward, vjp=vjp,
               doc=f"clip into [{low}, {high}]")
