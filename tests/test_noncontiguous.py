@@ -87,3 +87,23 @@ def test_fused_constant_inputs_may_be_non_contiguous():
     images = rng.standard_normal((2, 3, 5, 5)).transpose(0, 1, 3, 2)
     assert tensor_gradcheck(unary(conv.conv2d_fixed_input_op(images, (1, 1), (1, 1), (1, 1))),
                             [rng.standard_normal((2, 3, 3, 3))])
+
+
+@pytest.mark.parametrize("make", ["SGD momentum", "Adam", "AdamW"])
+def test_optimizers_update_fortran_order_parameters_like_c_order_ones(make):
+    """Optimizers update ``.data`` in place (and Adam through scratch buffers): layout must not matter."""
+    from microgradx import optim
+
+    build = {"SGD momentum": lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+             "Adam": lambda ps: optim.Adam(ps, lr=0.1), "AdamW": lambda ps: optim.AdamW(ps, lr=0.1)}[make]
+    start, target = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    results = []
+    for layout in (np.ascontiguousarray, np.asfortranarray):
+        p = Tensor(layout(start))
+        opt = build([p])
+        for _ in range(3):
+            opt.zero_grad()
+            ((p - target) * (p - target)).sum().backward()
+            opt.step()
+        results.append(p.data)
+    np.testing.assert_array_equal(results[0], results[1])
