@@ -237,8 +237,9 @@ def fit(
     somewhere, e.g. sqrt or log at 0): the step would make parameters NaN, so
     it is not taken, and ``history.stopped`` reads, on one line,
     ``stopped: the gradient of <parameter> is nan at epoch E, step S (batch B of N)
-    while the loss is finite (L); the step was not taken; ...``.  ``progress`` shows a tqdm bar (plain lines if tqdm is not
-    installed) on ``stream`` (default stderr).  The model is left in eval mode.
+    while the loss is finite (L); the step was not taken; ...``.  ``progress``
+    shows a tqdm bar (plain lines if tqdm is not installed) on ``stream``
+    (default stderr).  The model is left in eval mode.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")

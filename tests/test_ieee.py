@@ -7,13 +7,17 @@ included).  The fused rows keep one bad row from poisoning the others.
 """
 
 import math
+from itertools import product
 
 import numpy as np
 import pytest
 
-from microgradx import Tensor, Value
+from microgradx import Tensor, Value, grad
 from microgradx.conv import max_pool2d
+from microgradx.gradcheck import gradcheck, gradgradcheck, tensor_gradcheck
 from microgradx.nn.functional import softmax_cross_entropy
+from microgradx.ops import TABLE, power_op
+from microgradx.tensor import tensor_op
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
@@ -53,10 +57,6 @@ def test_max_pool2d_prefers_a_real_minus_inf_over_padding_but_a_nan_still_wins()
 # Every op of the table at special points: Value and Tensor agree bit for bit.
 # ---------------------------------------------------------------------------
 
-from itertools import product  # noqa: E402
-
-from microgradx.ops import TABLE, power_op  # noqa: E402
-from microgradx.tensor import tensor_op  # noqa: E402
 
 SPECIAL = [0.0, -0.0, 1.0, -1.0, math.inf, -math.inf, math.nan, 1e300, -1e300, 1e-300]
 #: the table, plus the constant powers whose rules have a special case at 0
@@ -118,9 +118,6 @@ def test_relu_and_abs_of_nan_are_nan_as_on_the_tensor():
 # ---------------------------------------------------------------------------
 # The power rules at 0: the limits, not 0 * inf.
 # ---------------------------------------------------------------------------
-
-from microgradx import grad  # noqa: E402
-from microgradx.gradcheck import gradcheck, gradgradcheck, tensor_gradcheck  # noqa: E402
 
 
 def derivatives(f, x0, order):
