@@ -242,15 +242,23 @@ def grad(output: Any, inputs: Sequence[Any], seed: Any = None, *,
     """d(output)/d(input) for each input, without touching any ``.grad``.
 
     The functional form of :func:`backward` (like ``torch.autograd.grad``).
-    An input the output does not depend on gets gradient ``0.0``.
+    An input the output does not depend on gets gradient 0 (zeros shaped like a Tensor).
     Example: the second derivative of x**3 at x = 2 is 12::
 
         x = Value(2.0)
         (dx,) = grad(x ** 3, [x], create_graph=True)   # 3x^2 = 12, a node
         (ddx,) = grad(dx, [x])                          # 6x = 12
     """
+    check = getattr(output, "_check_backward", None)
+    if check is not None:
+        check()  # a result computed under no_grad() has no graph: say so
     found = {id(node): total for node, total in gradients(output, seed, create_graph=create_graph)}
-    return [found.get(id(node), 0.0) for node in inputs]
+    return [found[id(node)] if id(node) in found else _zeros_like(node) for node in inputs]
+
+
+def _zeros_like(node: Any) -> Any:
+    """The gradient of an input the output does not depend on: 0, shaped and typed like it."""
+    return np.zeros_like(node.data) if isinstance(node.data, np.ndarray) else 0.0
 
 
 def zero_grad(nodes: Iterable[Any]) -> None:

@@ -251,17 +251,41 @@ def max_pool2d_forward(x: np.ndarray, kernel_size: Any, stride: Any = None,
 
 def max_pool2d_backward(g: np.ndarray, x: np.ndarray, kernel_size: Any, stride: Any = None,
                         padding: Any = 0) -> np.ndarray:
-    """dx: each window's gradient goes to its maximum (the first one, in row-major order, on ties)."""
+    """dx: each window's gradient goes to its maximum (the first one, in row-major order, on ties).
+
+    Padding is -inf, so it can tie with a window of -inf pixels; it never
+    wins such a tie (its gradient would be lost), though a real pixel of the
+    window does.  A NaN pixel is its window's maximum, as in the forward.
+    """
     kernel, stride, padding, out = _pool_args(x, kernel_size, stride, padding, "max_pool2d")
     win = _windows(_pad(x, padding, -np.inf), kernel, stride, (1, 1), out)
     flat = win.reshape(*win.shape[:4], kernel[0] * kernel[1])
-    winner = flat.argmax(axis=4)
+    if padding != (0, 0) and np.isneginf(x).any():
+        winner = _first_real_maximum(flat, x.shape, kernel, stride, padding, out)
+    else:  # the common case: padding never ties with the maximum, argmax is the winner
+        winner = flat.argmax(axis=4)
     dwin = np.zeros(flat.shape, dtype=g.dtype)
     np.put_along_axis(dwin, winner[..., None], g[..., None], axis=4)
     dxp = np.zeros((x.shape[0], x.shape[1], x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]),
                    dtype=g.dtype)
     _add_windows(dxp, dwin.reshape(win.shape), stride, (1, 1))
     return _unpad(dxp, padding)
+
+
+def _first_real_maximum(flat: np.ndarray, x_shape: tuple, kernel: Pair, stride: Pair,
+                        padding: Pair, out: Pair) -> np.ndarray:
+    """Per window, the flat offset of its first maximum that is a pixel, not padding.
+
+    ``argmax`` of a boolean picks the first True: the candidates are the
+    elements equal to the window's max (or NaN, which argmax would pick) that
+    lie inside the image.  Every window holds a pixel (padding <= kernel / 2).
+    """
+    pixels = np.ones((1, 1, x_shape[2], x_shape[3]), dtype=bool)
+    inside = _windows(_pad(pixels, padding, False), kernel, stride, (1, 1), out)
+    inside = inside.reshape(*inside.shape[:4], kernel[0] * kernel[1])
+    top = flat.max(axis=4, keepdims=True)
+    candidates = ((flat == top) | np.isnan(flat)) & inside
+    return candidates.argmax(axis=4)
 
 
 def avg_pool2d_forward(x: np.ndarray, kernel_size: Any, stride: Any = None,

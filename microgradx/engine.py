@@ -36,7 +36,7 @@ import numpy as np
 
 from . import ops
 from .autograd import GRAD_MODE, backward as _backward
-from .node import Node
+from .node import UNTRACKED, Node
 from .ops import ADD, CONSTANT, MUL, NEG, POW, power_op
 
 __all__ = ["Value"]
@@ -111,7 +111,7 @@ class Value(Node):
             out._op = op
             out._a = self
         else:
-            out._op = ""
+            out._op = UNTRACKED
             out._a = None
         return out
 
@@ -126,7 +126,7 @@ class Value(Node):
             out._a = self
             out._b = other
         else:
-            out._op = ""
+            out._op = UNTRACKED
             out._a = out._b = None
         return out
 
@@ -145,7 +145,7 @@ class Value(Node):
             out._a = self
             out._b = other
         else:
-            out._op = ""
+            out._op = UNTRACKED
             out._a = out._b = None
         return out
 
@@ -164,7 +164,7 @@ class Value(Node):
             out._a = self
             out._b = other
         else:
-            out._op = ""
+            out._op = UNTRACKED
             out._a = out._b = None
         return out
 
@@ -203,18 +203,18 @@ class Value(Node):
 
         Leaves accumulate across calls; intermediate nodes show this pass's
         gradient.  ``create_graph=True`` makes each ``.grad`` a ``Value`` that
-        can itself be differentiated (higher-order derivatives).
+        can itself be differentiated (higher-order derivatives).  A result
+        computed under ``no_grad()`` has no graph: RuntimeError.
         """
+        if self._op is UNTRACKED:
+            self._check_backward()
         _backward(self, 1.0, create_graph=create_graph)
 
     def zero_grad(self) -> None:
         """Set this node's ``.grad`` back to 0."""
         self.grad = 0.0
 
-    # -- plain-number behaviour (no graph) --------------------------------------
-
-    def __float__(self) -> float:
-        return float(self.data)
+    # -- plain-number behaviour (no graph); float(v): see Node.__float__ -----------
 
     def item(self) -> float:
         """The plain float ``data`` (as ``Tensor.item()``)."""

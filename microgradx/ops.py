@@ -33,7 +33,7 @@ import numpy as np
 __all__ = [
     "Op", "Display", "TABLE", "power_op", "CONSTANT",
     "ADD", "SUB", "MUL", "DIV", "POW", "NEG", "EXP", "LOG", "TANH", "SIGMOID", "RELU", "SIN", "COS",
-    "log", "exp", "power", "sin", "cos",
+    "log", "exp", "power", "divide", "sin", "cos",
 ]
 
 Rule = Callable[..., tuple]
@@ -140,30 +140,37 @@ def _scalar_log(x: float) -> float:
     return -math.inf if x == 0.0 else math.nan
 
 
+def _is_odd_integer(b: float) -> bool:
+    return math.isfinite(b) and b == int(b) and int(b) % 2 == 1
+
+
 def _scalar_pow(a: float, b: float) -> float:
     try:
         return math.pow(a, b)
-    except OverflowError:
-        return math.inf
+    except OverflowError:  # (-1e300) ** 3 is -inf: an odd power keeps the sign
+        return -math.inf if a < 0.0 and _is_odd_integer(b) else math.inf
     except ValueError:  # 0 ** negative, or a negative base with a fractional exponent
         if a == 0.0:
-            odd_integer = b == int(b) and int(b) % 2 == 1
-            return math.copysign(math.inf, a) if odd_integer else math.inf
+            return math.copysign(math.inf, a) if _is_odd_integer(b) else math.inf
         return math.nan
-
-
-def _scalar_div(a: float, b: float) -> float:
-    try:
-        return a / b
-    except ZeroDivisionError:  # IEEE: +-inf, or nan for 0/0
-        if a == 0.0 or a != a:
-            return math.nan
-        return math.copysign(math.inf, a) * math.copysign(1.0, b)
 
 
 def _array_div(a, b):
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.divide(a, b)
+
+
+def _scalar_sqrt(x: float) -> float:
+    # x ** 0.5 is sqrt, as NumPy computes it: sqrt(-0.0) = -0.0 and sqrt(-inf) = nan.
+    return math.sqrt(x) if not x < 0.0 else math.nan
+
+
+def _scalar_sin(x: float) -> float:
+    return math.sin(x) if math.isfinite(x) else math.nan  # math.sin(inf) raises
+
+
+def _scalar_cos(x: float) -> float:
+    return math.cos(x) if math.isfinite(x) else math.nan
 
 
 def _scalar_sigmoid(x: float) -> float:
@@ -175,7 +182,7 @@ def _scalar_sigmoid(x: float) -> float:
 
 
 def _scalar_relu(x: float) -> float:
-    return x if x > 0.0 else 0.0
+    return x if x > 0.0 or x != x else 0.0  # relu(nan) is nan, as np.maximum(nan, 0)
 
 
 def _array_sigmoid(x: np.ndarray) -> np.ndarray:
@@ -211,6 +218,11 @@ def _is_array(x: Any) -> bool:
     return isinstance(x, (np.ndarray, np.generic))
 
 
+def _data(x: Any) -> Any:
+    """The number or array a rule's argument holds (a node's ``data``)."""
+    return x if _is_number(x) or _is_array(x) else x.data
+
+
 def _generic(scalar: Callable, array: Callable, method: str, doc: str) -> Callable:
     def fn(x):
         if _is_number(x):
@@ -225,8 +237,27 @@ def _generic(scalar: Callable, array: Callable, method: str, doc: str) -> Callab
 
 log = _generic(_scalar_log, _array_log, "log", "Natural log of a float, array or node (nan below 0).")
 exp = _generic(_scalar_exp, _array_exp, "exp", "e**x of a float, array or node (inf on overflow).")
-sin = _generic(math.sin, np.sin, "sin", "sin(x) of a float, array or node.")
-cos = _generic(math.cos, np.cos, "cos", "cos(x) of a float, array or node.")
+sin = _generic(_scalar_sin, np.sin, "sin", "sin(x) of a float, array or node (nan at +-inf).")
+cos = _generic(_scalar_cos, np.cos, "cos", "cos(x) of a float, array or node (nan at +-inf).")
+
+
+def _scalar_divide(a: float, b: float) -> float:
+    try:
+        return a / b
+    except ZeroDivisionError:  # IEEE: +-inf with the sign of a * b, nan for 0/0 and nan/0
+        if a == 0.0 or a != a:
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
+def divide(a: Any, b: Any) -> Any:
+    """``a / b`` for floats, arrays or nodes, with IEEE results (+-inf, nan) for b = 0."""
+    if _is_number(a) and _is_number(b):
+        return _scalar_divide(float(a), float(b))
+    if (_is_array(a) or _is_number(a)) and (_is_array(b) or _is_number(b)):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.divide(a, b)
+    return a / b
 
 
 def power(a: Any, b: Any) -> Any:
@@ -255,7 +286,7 @@ def _sub_vjp(g, out, a, b):
 
 def _div_vjp(g, out, a, b):
     """d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -out/b."""
-    return g / b, -g * out / b
+    return divide(g, b), -divide(g * out, b)
 
 
 def _mul_vjp(g, out, a, b):
@@ -264,8 +295,18 @@ def _mul_vjp(g, out, a, b):
 
 
 def _pow_vjp(g, out, a, b):
-    """d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a (nan for a < 0, as in PyTorch)."""
-    return g * b * power(a, b - 1), g * out * log(a)
+    """d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a (nan for a < 0, as in PyTorch).
+
+    At a = 0 the formulas read 0 * inf; there the limits are used, as in
+    PyTorch: d/da = 0 where b = 0 too (a^0 = 1 for every a), and d/db = 0
+    where b >= 0 (0^b = 0 for b > 0).  Each is written as a shifted argument,
+    0^(b-1+1) and ln(0+1), at exactly those points, so the rule keeps one
+    form for floats, arrays and nodes, and differentiates again.
+    """
+    base_zero = _data(a) == 0
+    b_raw = _data(b)
+    return (g * b * power(a, b - 1 + (base_zero & (b_raw == 0))),
+            g * out * log(a + (base_zero & (b_raw >= 0))))
 
 
 def _neg_vjp(g, out, x):
@@ -279,8 +320,8 @@ def _exp_vjp(g, out, x):
 
 
 def _log_vjp(g, out, x):
-    """d ln(x)/dx = 1/x."""
-    return (g / x,)
+    """d ln(x)/dx = 1/x (+-inf at x = +-0)."""
+    return (divide(g, x),)
 
 
 def _tanh_vjp(g, out, x):
@@ -295,6 +336,8 @@ def _sigmoid_vjp(g, out, x):
 
 def _relu_vjp(g, out, x):
     """d relu(x)/dx = 1 if x > 0 else 0 (the subgradient 0 at x = 0)."""
+    if type(x) is np.ndarray and type(g) is float:  # float * bool array would be float64
+        g = x.dtype.type(g)
     return (g * (x > 0),)
 
 
@@ -316,7 +359,7 @@ SUB = Op("-", name="sub", arity=2, forward=np.subtract, scalar_forward=operator.
 MUL = Op("*", name="mul", arity=2, forward=np.multiply, scalar_forward=operator.mul, vjp=_mul_vjp,
          doc="a * b", elementwise=True, display=Display("{a}·{b}", "{b}", "{a}",
                                                        latex=(r"{a} \cdot {b}", "{b}", "{a}")))
-DIV = Op("/", name="div", arity=2, forward=_array_div, scalar_forward=_scalar_div, vjp=_div_vjp,
+DIV = Op("/", name="div", arity=2, forward=_array_div, scalar_forward=_scalar_divide, vjp=_div_vjp,
          domain=((-3.0, 3.0), (0.3, 3.0)), doc="a / b", elementwise=True,
          display=Display("{a}/{b}", "1/{b}", "−{a}/{b}²",
                          latex=(r"\frac{{{a}}}{{{b}}}", r"\frac{{1}}{{{b}}}", r"-\frac{{{a}}}{{{b}^2}}")))
@@ -343,10 +386,10 @@ RELU = Op("ReLU", name="relu", arity=1, forward=lambda x: np.maximum(x, 0.0),
           scalar_forward=_scalar_relu, vjp=_relu_vjp, kinks=(0.0,), doc="max(x, 0)", elementwise=True,
           display=Display("ReLU({a})", "[{a} > 0]",
                           latex=(r"\mathrm{{ReLU}}({a})", r"[{a} > 0]")))
-SIN = Op("sin", name="sin", arity=1, forward=np.sin, scalar_forward=math.sin, vjp=_sin_vjp,
+SIN = Op("sin", name="sin", arity=1, forward=np.sin, scalar_forward=_scalar_sin, vjp=_sin_vjp,
          doc="sine", elementwise=True,
          display=Display("sin {a}", "cos {a}", latex=(r"\sin {a}", r"\cos {a}")))
-COS = Op("cos", name="cos", arity=1, forward=np.cos, scalar_forward=math.cos, vjp=_cos_vjp,
+COS = Op("cos", name="cos", arity=1, forward=np.cos, scalar_forward=_scalar_cos, vjp=_cos_vjp,
          doc="cosine", elementwise=True,
          display=Display("cos {a}", "−sin {a}", latex=(r"\cos {a}", r"-\sin {a}")))
 
@@ -371,15 +414,24 @@ def _power_op(p: float) -> Op:
     shown = int(p) if p.is_integer() else p
 
     def forward(x):
+        if p == 0.5:  # sqrt, spelled out: pow's special cases at -0 and -inf differ by platform
+            with np.errstate(invalid="ignore"):
+                return np.sqrt(x)
         return _array_pow(x, p)
 
     def scalar_forward(x):
-        return _scalar_pow(x, p)
+        return _scalar_sqrt(x) if p == 0.5 else _scalar_pow(x, p)
 
-    def vjp(g, out, x):
-        return (g * p * power(x, p - 1),)
+    if p == 0.0:
+        def vjp(g, out, x):
+            # 0 * x^-1 would be 0 * inf = nan at x = 0; x^0 = 1 is constant everywhere.
+            # out (= 1) keeps the zero shaped like x and recording a graph under create_graph.
+            return (g * 0.0 * out,)
+    else:
+        def vjp(g, out, x):
+            return (g * p * power(x, p - 1),)
 
-    vjp.__doc__ = f"d(x^{shown})/dx = {shown} x^{shown}-1"
+    vjp.__doc__ = f"d(x^{shown})/dx = {shown} x^{shown}-1" if p else "d(x^0)/dx = 0"
     display = _power_display(shown)
     smooth = p.is_integer() and p >= 0  # integer powers are smooth for negative x too
     domain = ((-3.0, 3.0),) if smooth else ((0.2, 3.0),)

@@ -27,8 +27,8 @@ from typing import Any, Sequence, Union
 import numpy as np
 
 from . import ops, tensor_ops
-from .autograd import GRAD_MODE, backward as _backward
-from .node import Node, _raw
+from .autograd import GRAD_MODE, backward as _backward, is_grad_enabled
+from .node import UNTRACKED, Node, _raw
 from .ops import CONSTANT, NEG, Op, power_op
 
 __all__ = ["Tensor", "tensor_op", "concatenate", "stack", "where", "maximum"]
@@ -48,7 +48,8 @@ def tensor_op(op: Op) -> Op:
 
     def vjp(g, out, a, b):
         ga, gb = rule(g, out, a, b)
-        return tensor_ops.unbroadcast(ga, a.shape), tensor_ops.unbroadcast(gb, b.shape)
+        return (tensor_ops._in_dtype_of(a, tensor_ops.unbroadcast(ga, a.shape)),
+                tensor_ops._in_dtype_of(b, tensor_ops.unbroadcast(gb, b.shape)))
 
     vjp.__doc__ = rule.__doc__
     return Op(str(op), name=op.name, arity=2, forward=op.forward, vjp=vjp, domain=op.domain,
@@ -71,20 +72,31 @@ def _node(data: np.ndarray, op: Op, a: "Tensor", b: "Tensor | None" = None) -> "
         out._a = a
         out._b = b
     else:
-        out._op = ""
+        out._op = UNTRACKED
         out._a = out._b = None
     return out
+
+
+def _refuse_complex(data: Any) -> None:
+    """Complex input is an error: casting it to float would drop the imaginary part (NumPy only warns)."""
+    if isinstance(data, (np.ndarray, np.generic)) and data.dtype.kind == "c":
+        raise TypeError(f"Tensor needs real numbers, got complex data of dtype {data.dtype}; "
+                        "take .real or abs() first if that is what you mean")
 
 
 def _as_array(data: Any, dtype: Any, copy: bool = False) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
+    _refuse_complex(data)
     if dtype is None:
         dtype = data.dtype if isinstance(data, np.ndarray) and data.dtype.type in _FLOATS \
             else np.float64
     elif np.dtype(dtype).type not in _FLOATS:
         raise TypeError(f"Tensor dtype must be float64 or float32, got {np.dtype(dtype)}")
-    array = np.array(data, dtype=dtype) if copy else np.asarray(data, dtype=dtype)
+    try:
+        array = np.array(data, dtype=dtype) if copy else np.asarray(data, dtype=dtype)
+    except TypeError as error:  # e.g. a complex number inside a list
+        raise TypeError(f"Tensor needs real numbers: {error}") from None
     if array.dtype.kind != "f":
         raise TypeError(f"Tensor needs real numbers, got {array.dtype} data")
     return array
@@ -146,8 +158,13 @@ class Tensor(Node):
             raise ValueError(f"item() needs a Tensor with one element, got shape {self.shape}")
         return float(self.data.reshape(()))
 
-    def __float__(self) -> float:
-        return self.item()
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """``np.asarray(t)``: refused while gradients are recorded (see ``Node.__float__``)."""
+        if is_grad_enabled():
+            raise TypeError("np.asarray(Tensor) would drop it from the graph: use t.data (or "
+                            "t.numpy()) for the array, or Tensor functions to stay differentiable")
+        data = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return data.copy() if copy else data
 
     def detach(self) -> "Tensor":
         """A leaf sharing this data (no copy), cut from the graph."""
@@ -179,6 +196,7 @@ class Tensor(Node):
     def _lift(self, x: Any) -> Any:
         """A number or array as a constant leaf of this tensor's dtype."""
         if isinstance(x, (numbers.Real, np.ndarray, np.generic, list)) and not isinstance(x, bool):
+            _refuse_complex(x)
             return _leaf(np.asarray(x, dtype=self.data.dtype), CONSTANT)  # no copy needed
         return NotImplemented
 
@@ -346,6 +364,8 @@ class Tensor(Node):
         rows, ``sum``, ``mean``, ``reshape``, ``transpose``, 2-d matmul and
         matmul_nt (the other matrix rows raise NotImplementedError).
         """
+        if self._op is UNTRACKED:
+            self._check_backward()
         if gradient is None:
             if self.data.size != 1:
                 raise ValueError(
@@ -415,9 +435,20 @@ def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
     return concatenate([t.reshape(shape) for t in items], axis=ax)
 
 
+def _as_tensor_pair(a: ArrayLike, b: ArrayLike) -> tuple[Tensor, Tensor]:
+    """Both operands as Tensors; a plain one takes the other's dtype (0.0 never makes float32 float64)."""
+    if isinstance(a, Tensor) and not isinstance(b, Tensor):
+        return a, _leaf(_as_array(b, a.dtype))
+    if isinstance(b, Tensor) and not isinstance(a, Tensor):
+        return _leaf(_as_array(a, b.dtype)), b
+    return _as_tensor(a), _as_tensor(b)
+
+
 def where(condition: Any, a: ArrayLike, b: ArrayLike) -> Tensor:
-    """``a`` where ``condition`` holds, else ``b`` (broadcasting); the condition is a constant."""
-    a, b = _as_tensor(a), _as_tensor(b)
+    """``a`` where ``condition`` holds, else ``b`` (broadcasting); the condition is a constant.
+
+    A plain number or array operand takes the Tensor operand's dtype."""
+    a, b = _as_tensor_pair(a, b)
     cond = np.asarray(_raw(condition), dtype=bool)
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
@@ -428,5 +459,8 @@ def where(condition: Any, a: ArrayLike, b: ArrayLike) -> Tensor:
 
 
 def maximum(a: ArrayLike, b: ArrayLike) -> Tensor:
-    """Elementwise max(a, b) with broadcasting; ties split the gradient evenly."""
-    return _as_tensor(a)._binary(tensor_ops.MAXIMUM, b)
+    """Elementwise max(a, b) with broadcasting; ties split the gradient evenly.
+
+    A plain number or array operand takes the Tensor operand's dtype."""
+    a, b = _as_tensor_pair(a, b)
+    return a._binary(tensor_ops.MAXIMUM, b)

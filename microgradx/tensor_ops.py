@@ -48,6 +48,13 @@ def unbroadcast(grad: Any, shape: tuple) -> Any:
     return grad.sum(axis=axes).reshape(shape) if axes else grad.reshape(shape)
 
 
+def _in_dtype_of(x: Any, grad: Any) -> Any:
+    """``grad`` in ``x``'s dtype: a gradient has its node's dtype (x32 * y64 is float64, d/dx32 is not)."""
+    if isinstance(grad, np.ndarray) and grad.dtype != x.dtype:
+        return grad.astype(x.dtype)
+    return grad
+
+
 def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
     """``axis`` as a sorted tuple of non-negative ints (None: all axes), or an error naming the op."""
     if axis is None:
@@ -169,7 +176,8 @@ def sum_op(axis: tuple[int, ...] | None, keepdims: bool) -> Op:
     def vjp(g, out, x):
         if hasattr(g, "_op"):  # higher order, g a node: the same rule with node methods
             return (_node_expand(g, axis, keepdims, x.ndim) * np.ones(x.shape, x.dtype),)
-        return (np.broadcast_to(_expand(np.asarray(g), axis, keepdims, x.ndim), x.shape),)
+        # dtype: a Python float seed (microgradx.grad's 1.0) must not make a float32 gradient float64
+        return (np.broadcast_to(_expand(np.asarray(g, x.dtype), axis, keepdims, x.ndim), x.shape),)
 
     return Op("sum", name=f"sum{_tag(axis, keepdims)}", arity=1, forward=forward, vjp=vjp,
               doc=f"sum over axis {axis}")
@@ -198,8 +206,9 @@ def max_op(axis: tuple[int, ...] | None, keepdims: bool) -> Op:
     def vjp(g, out, x):
         _arrays_only("max", g)
         winners = x == _expand(out, axis, keepdims, x.ndim)
-        share = winners / np.sum(winners, axis=axis, keepdims=True)
-        return (share * _expand(g, axis, keepdims, x.ndim),)
+        ties = np.sum(winners, axis=axis, keepdims=True, dtype=x.dtype)  # counts in x's dtype: no promotion
+        share = winners / ties
+        return (share * _expand(np.asarray(g, x.dtype), axis, keepdims, x.ndim),)
 
     return Op("max", name=f"max{_tag(axis, keepdims)}", arity=1, forward=forward, vjp=vjp,
               doc=f"max over axis {axis}")
@@ -295,9 +304,10 @@ def where_op(condition: np.ndarray) -> Op:
 
     def vjp(g, out, a, b):
         _arrays_only("where", g)
+        g = np.asarray(g, out.dtype)
         zero = np.zeros((), g.dtype)
-        return (unbroadcast(np.where(cond, g, zero), a.shape),
-                unbroadcast(np.where(cond, zero, g), b.shape))
+        return (_in_dtype_of(a, unbroadcast(np.where(cond, g, zero), a.shape)),
+                _in_dtype_of(b, unbroadcast(np.where(cond, zero, g), b.shape)))
 
     return Op("where", name="where", arity=2, forward=forward, vjp=vjp, doc="where(cond, a, b)")
 
@@ -305,8 +315,10 @@ def where_op(condition: np.ndarray) -> Op:
 def _maximum_vjp(g, out, a, b):
     """max(a, b): g goes to the larger input; at a tie each gets half (the subgradient midpoint)."""
     _arrays_only("maximum", g)
-    share_a = (a > b) + 0.5 * (a == b)
-    return unbroadcast(g * share_a, a.shape), unbroadcast(g * (1.0 - share_a), b.shape)
+    g = np.asarray(g, out.dtype)
+    share_a = (a > b) + np.asarray(0.5, g.dtype) * (a == b)  # in g's dtype: float32 stays float32
+    return (_in_dtype_of(a, unbroadcast(g * share_a, a.shape)),
+            _in_dtype_of(b, unbroadcast(g * (1 - share_a), b.shape)))
 
 
 MAXIMUM = Op("maximum", name="maximum", arity=2, forward=np.maximum, vjp=_maximum_vjp,
@@ -327,7 +339,7 @@ def clip_op(low: float | None, high: float | None) -> Op:
             inside &= x >= low
         if high is not None:
             inside &= x <= high
-        return (g * inside,)
+        return (np.asarray(g, x.dtype) * inside,)
 
     return Op("clip", name=f"clip[{low}, {high}]", arity=1, forward=forward, vjp=vjp,
               doc=f"clip into [{low}, {high}]")
@@ -369,25 +381,25 @@ def softmax_cross_entropy_op(labels: np.ndarray, classes: int) -> Op:
     """Mean cross-entropy of softmax(logits) against integer labels, fused.
 
     L = -(1/N) sum_n log softmax(x_n)_{y_n};   dL/dx_n = (softmax(x_n) - onehot(y_n)) / N.
-    Softmax is unchanged by shifting a row, so the forward shifts by the
-    largest logit of the whole batch (one cheap reduction) and only falls back
-    to per-row maxima when some row's sum would underflow.  It keeps
-    e^(x - shift) and the row sums, so the backward is one division and one
-    scatter.  ``labels`` must already be valid class ids in 0..classes-1.
+    Softmax is unchanged by shifting a row, so each row is shifted by its own
+    largest logit: no exponent is positive, and a NaN or +inf in one row
+    stays in that row (a batch-wide shift would spread it to every row).
+    The forward keeps e^(x - shift) and the row sums, so the backward is one
+    division and one scatter.  ``labels`` must already be valid class ids in
+    0..classes-1.
     """
     n = len(labels)
-    picks = _row_starts(n, classes) + labels  # flat positions of the true classes
+    picks = _row_starts(n, classes) + labels  # flat positions (C order) of the true classes
+    rows = np.arange(n)
     saved = []
 
     def forward(x):
-        shifted = x - x.max()
+        with np.errstate(invalid="ignore"):  # a row holding +inf is nan (inf - inf), as IEEE says
+            shifted = x - x.max(axis=1, keepdims=True)
         e = np.exp(shifted)
         total = e.sum(axis=1, keepdims=True)
-        if n and total.min() < 1e-30:  # a row far below the batch max: shift rows one by one
-            shifted = x - x.max(axis=1, keepdims=True)
-            e = np.exp(shifted)
-            total = e.sum(axis=1, keepdims=True)
         saved[:] = (e, total)
+        # take() reads in C order whatever the layout, so picks are right for any strides.
         return np.asarray((np.log(total).sum() - shifted.take(picks).sum()) / max(n, 1),
                           dtype=x.dtype)
 
@@ -396,8 +408,8 @@ def softmax_cross_entropy_op(labels: np.ndarray, classes: int) -> Op:
         if not saved:
             forward(x)
         e, total = saved
-        dx = e / total
-        dx.reshape(-1)[picks] -= 1.0
+        dx = e / total  # laid out like x: write by (row, label), never through a flat view
+        dx[rows, labels] -= 1.0
         dx *= g / n
         return (dx,)
 

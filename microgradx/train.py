@@ -233,8 +233,13 @@ def fit(
     machine (the digits CNN recipe: 12 s with one thread, 29-87 s with two on a
     shared 2-core VM).  A loss that is NaN or infinite stops
     training before its step is applied; ``history.stopped`` then says at which
-    epoch and step.  ``progress`` shows a tqdm bar (plain lines if tqdm is not
-    installed) on ``stream`` (default stderr).  The model is left in eval mode.
+    epoch and step.  So does a finite loss whose gradient is not (0 * inf
+    somewhere, e.g. sqrt or log at 0): the step would make parameters NaN, so
+    it is not taken, and ``history.stopped`` reads, on one line,
+    ``stopped: the gradient of <parameter> is nan at epoch E, step S (batch B of N)
+    while the loss is finite (L); the step was not taken; ...``.  ``progress``
+    shows a tqdm bar (plain lines if tqdm is not installed) on ``stream``
+    (default stderr).  The model is left in eval mode.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
@@ -262,6 +267,8 @@ def _fit(model: Any, data: DataSplit, optimizer: Any, epochs: int, batch_size: i
     x_train = np.asarray(data.x_train, dtype=engine.dtype)  # once, not once per batch
     history = History()
     step = 0
+    params = list(getattr(optimizer, "params", None) or model.parameters())
+    names = _parameter_names(model, params)
     try:
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
@@ -285,7 +292,18 @@ def _fit(model: Any, data: DataSplit, optimizer: Any, epochs: int, batch_size: i
                     bar.message(history.stopped)
                     return history
                 model.zero_grad()
-                batch_loss.backward()
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # caught by name below
+                    batch_loss.backward()
+                bad = _first_non_finite_gradient(params)
+                if bad is not None:
+                    k, kind = bad
+                    history.stopped = (f"stopped: the gradient of {names[k]} is {kind} at epoch {epoch}, "
+                                       f"step {step} (batch {step - (epoch - 1) * steps_per_epoch} of "
+                                       f"{steps_per_epoch}) while the loss is finite ({value:.6g}); the "
+                                       f"step was not taken; look for sqrt, log or division at 0 in the "
+                                       f"model, or try a smaller learning rate")
+                    bar.message(history.stopped)
+                    return history
                 optimizer.step()
                 loss_sum += value * len(yb)
                 correct += int(np.sum(engine.predictions(logits) == yb))
@@ -306,6 +324,32 @@ def _fit(model: Any, data: DataSplit, optimizer: Any, epochs: int, batch_size: i
         bar.close()
         _set_mode(model, False)
     return history
+
+
+def _parameter_names(model: Any, params: list) -> list[str]:
+    """A name per parameter for messages: its dotted name in the model, else its position."""
+    try:
+        by_id = {id(p): name for name, p in model.named_parameters()}
+    except (AttributeError, TypeError):
+        by_id = {}
+    return [by_id.get(id(p), f"parameter {k}") for k, p in enumerate(params)]
+
+
+def _first_non_finite_gradient(params: list) -> tuple[int, str] | None:
+    """(index, 'nan' / 'inf') of the first parameter whose gradient has a NaN or infinite entry."""
+    for k, p in enumerate(params):
+        g = p.grad
+        if type(g) is float:
+            if math.isfinite(g):
+                continue
+        else:
+            g = np.asarray(g)
+            with np.errstate(over="ignore", invalid="ignore"):
+                total = float(np.sum(g))  # one pass, no temporary: finite sums are the common case
+            if math.isfinite(total) or np.isfinite(g).all():  # a finite g may still sum to inf
+                continue
+        return k, "nan" if np.isnan(g).any() else "inf"
+    return None
 
 
 def _limit_blas_threads(limit: int | None) -> Any:

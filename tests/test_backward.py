@@ -254,3 +254,21 @@ def test_concurrent_backward_passes_give_the_serial_result():
     for loss in losses:
         loss.backward()
     np.testing.assert_allclose(concurrent, w.grad, rtol=1e-12, atol=1e-12)
+
+
+def test_grad_of_a_tensor_program_uses_a_seed_of_its_shape_and_dtype():
+    import numpy as np
+    from microgradx import Tensor
+    x = Tensor(np.ones(3, dtype=np.float32))
+    unused = Tensor(np.ones((2, 2), dtype=np.float32))
+    gx, gu = microgradx.grad(x + x, [x, unused])
+    assert gx.dtype == np.float32 and np.array_equal(gx, [2, 2, 2])
+    assert gu.shape == (2, 2) and gu.dtype == np.float32 and not gu.any()
+
+
+def test_grad_of_a_result_built_under_no_grad_says_why_it_cannot():
+    x = Value(2.0)
+    with no_grad():
+        y = x * x
+    with pytest.raises(RuntimeError, match="no_grad"):
+        microgradx.grad(y, [x])

@@ -110,6 +110,54 @@ def test_infinite_loss_stops_before_the_step_is_applied():
     assert np.isfinite(model.weight.data).all()
 
 
+class NanGradientLinear(TensorLinear):
+    """Finite logits whose gradient is NaN: 0 * sqrt(s) at s = 0 adds 0, but d/ds = 0 * inf."""
+
+    def __init__(self, nin, nout, seed=0):
+        super().__init__(nin, nout, seed)
+        self.s = Tensor([0.0])
+
+    def forward(self, x):
+        return super().forward(x) + self.s.sqrt() * 0.0
+
+
+def test_a_finite_loss_with_a_nan_gradient_stops_before_the_step():
+    model = NanGradientLinear(2, 2)
+    before = [p.data.copy() for p in model.parameters()]
+    history = fit(model, _blobs(), optimizer=PlainSGD(model.parameters(), 0.1), epochs=2,
+                  batch_size=20, progress=False)
+    assert history.epochs == []
+    assert history.stopped.startswith("stopped: the gradient of s is nan at epoch 1, step 1 ")
+    assert "the loss is finite" in history.stopped and "\n" not in history.stopped
+    for p, old in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p.data, old)  # the step was not taken
+
+
+class NanGradientScalar(Module):
+    """The scalar twin: one Value weight per class, plus 0 * sqrt(s) at s = 0."""
+
+    def __init__(self):
+        from microgradx import Value
+
+        self.w = [Value(0.1), Value(-0.1)]
+        self.s = Value(0.0)
+
+    def __call__(self, x):
+        bump = self.s.sqrt() * 0.0
+        return [wk * x[0] + bump for wk in self.w]
+
+    def _local_parameters(self):
+        return [("w.0", self.w[0]), ("w.1", self.w[1]), ("s", self.s)]
+
+
+def test_a_nan_gradient_stops_the_scalar_engine_too():
+    model = NanGradientScalar()
+    history = fit(model, _blobs(), optimizer=PlainSGD(model.parameters(), 0.1), epochs=1,
+                  batch_size=20, progress=False)
+    assert "the gradient of s is nan at epoch 1, step 1" in history.stopped
+    assert [p.data for p in model.parameters()] == [0.1, -0.1, 0.0]
+
+
 def test_callback_can_stop_training():
     model = TensorLinear(2, 2)
 

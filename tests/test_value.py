@@ -132,9 +132,14 @@ def test_prev_is_an_ordered_tuple_keeping_duplicates():
     assert (-a)._prev == (a,)
 
 
-def test_float_and_item_return_data():
+def test_item_returns_data_and_float_does_so_only_under_no_grad():
+    # float(v) while recording would silently detach v (see test_implicit_conversion.py)
+    from microgradx import no_grad
+
     v = Value(2.5)
-    assert float(v) == 2.5 and v.item() == 2.5
+    assert v.item() == 2.5
+    with no_grad():
+        assert float(v) == 2.5
 
 
 def test_constructor_with_micrograd_op_symbols_builds_differentiable_nodes():
