@@ -380,6 +380,9 @@ def softmax_cross_entropy_op(labels: np.ndarray, classes: int) -> Op:
     saved = []
 
     def forward(x):
+        # Row-major, so the flat picks below address e (and the rule's dx) in place; a
+        # column-major view (a reshaped transpose) would make reshape(-1) a copy.
+        x = np.ascontiguousarray(x)
         shifted = x - x.max()
         e = np.exp(shifted)
         total = e.sum(axis=1, keepdims=True)
