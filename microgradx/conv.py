@@ -184,29 +184,58 @@ def _as_tensor(x: Any, what: str) -> Tensor:
     raise TypeError(f"{what} takes a Tensor (or a NumPy array), got {type(x).__name__}")
 
 
+def _resolve_padding(padding: Any, kernel: Pair, stride: Pair, dilation: Pair) -> tuple[Pair, Pair]:
+    """``padding`` as (symmetric padding per side, leading output rows/columns to crop).
+
+    An int or pair is itself, with nothing to crop.  ``'valid'`` is 0.
+    ``'same'`` keeps H x W (stride 1 only): a kernel spanning s = d (k - 1) + 1
+    pixels needs s - 1 zeros in all, (s - 1) // 2 before the image and the rest
+    after (PyTorch's and TensorFlow's choice when s - 1 is odd, i.e. an even
+    kernel).  The kernels pad symmetrically, so an odd s - 1 is padded by
+    ceil((s - 1) / 2) on both sides and the one extra leading output row
+    (column) is cropped.
+    """
+    if not isinstance(padding, str):
+        return _pair(padding, "padding", 0), (0, 0)
+    if padding == "valid":
+        return (0, 0), (0, 0)
+    if padding != "same":
+        raise ValueError(f"padding must be an int, a pair of ints, 'same' or 'valid'; got {padding!r}")
+    if stride != (1, 1):
+        raise ValueError(f"conv2d: padding='same' needs stride 1 (got stride {stride}); a strided "
+                         "output cannot keep the input's size: give the padding as a number")
+    total = tuple(d * (k - 1) for k, d in zip(kernel, dilation))
+    return ((total[0] + 1) // 2, (total[1] + 1) // 2), (total[0] % 2, total[1] % 2)
+
+
 def conv2d(x: Tensor | np.ndarray, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
            padding: Any = 0, dilation: Any = 1) -> Tensor:
     """2-d convolution: x (N, C, H, W), weight (O, C, kh, kw), bias (O,) -> (N, O, Ho, Wo).
 
     y[n,o,i,j] = bias[o] + sum_{c,a,b} weight[o,c,a,b] xp[n,c,s i + d a, s j + d b]
     with xp zero-padded.  ``stride``, ``padding``, ``dilation``: an int or an
-    (h, w) pair.  A plain NumPy ``x`` is a constant: no gradient is computed for it.
-    The bias is added by the ordinary broadcasting add, so its gradient is
-    g summed over (N, Ho, Wo).
+    (h, w) pair; ``padding`` may also be ``'same'`` (stride 1; output H x W,
+    one output per input pixel, any kernel size, see :func:`_resolve_padding`)
+    or ``'valid'`` (no padding).  A plain NumPy ``x`` is a constant: no gradient
+    is computed for it.  The bias is added by the ordinary broadcasting add, so
+    its gradient is g summed over (N, Ho, Wo).
     """
     weight = _as_tensor(weight, "conv2d weight")
-    stride, padding, dilation = _pair(stride, "stride", 1), _pair(padding, "padding", 0), \
-        _pair(dilation, "dilation", 1)
+    stride, dilation = _pair(stride, "stride", 1), _pair(dilation, "dilation", 1)
     if isinstance(x, np.ndarray):
-        data = x.astype(weight.dtype, copy=False)
-        _check_conv(data, weight.data)
-        _output_shape(data.shape, weight.shape[2:], stride, padding, dilation, "conv2d")
-        y = weight._unary(conv2d_fixed_input_op(data, stride, padding, dilation))
+        x = x.astype(weight.dtype, copy=False)
+        _check_conv(x, weight.data)
     else:
         x = _as_tensor(x, "conv2d")
         _check_conv(x.data, weight.data)
-        _output_shape(x.shape, weight.shape[2:], stride, padding, dilation, "conv2d")
+    padding, crop = _resolve_padding(padding, weight.shape[2:], stride, dilation)
+    _output_shape(x.shape, weight.shape[2:], stride, padding, dilation, "conv2d")
+    if isinstance(x, np.ndarray):
+        y = weight._unary(conv2d_fixed_input_op(x, stride, padding, dilation))
+    else:
         y = x._binary(conv2d_op(stride, padding, dilation), weight)
+    if crop != (0, 0):
+        y = y[:, :, crop[0]:, crop[1]:]
     if bias is None:
         return y
     bias = _as_tensor(bias, "conv2d bias")

@@ -11,7 +11,7 @@ TIMEOUT = 300  # per cell; each notebook is meant to take well under 2 minutes i
 def test_the_lecture_notebooks_are_present():
     names = {path.stem for path in NOTEBOOKS}
     assert {"01_backprop_by_hand", "02_perceptron_and_losses", "03_mlp_xor", "04_digits",
-            "05_gradient_testing"} <= names
+            "05_gradient_testing", "06_image_tasks"} <= names
 
 
 def test_notebooks_are_stored_without_outputs():

@@ -33,7 +33,9 @@ class Conv2d(Module):
 
     He-uniform initial weights, U(-sqrt(6 / fan_in), +sqrt(6 / fan_in)) with
     fan_in = in_channels * kh * kw (the network uses relu), drawn from a NumPy
-    generator seeded with ``seed``; bias starts at 0.
+    generator seeded with ``seed``; bias starts at 0.  ``padding='same'``
+    (stride 1) keeps H x W: one output per input pixel, the layer of a fully
+    convolutional network.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
@@ -44,8 +46,9 @@ class Conv2d(Module):
                              f"{in_channels} and {out_channels}")
         kh, kw = F._pair(kernel_size, "kernel_size", 1)
         self.stride = F._pair(stride, "stride", 1)
-        self.padding = F._pair(padding, "padding", 0)
         self.dilation = F._pair(dilation, "dilation", 1)
+        F._resolve_padding(padding, (kh, kw), self.stride, self.dilation)  # a bad padding fails here
+        self.padding = padding if isinstance(padding, str) else F._pair(padding, "padding", 0)
         fan_in = in_channels * kh * kw
         bound = init_bound("relu", fan_in, out_channels * kh * kw)
         rng = np.random.default_rng(seed)
@@ -61,7 +64,7 @@ class Conv2d(Module):
     def __repr__(self) -> str:
         o, c, kh, kw = self.weight.shape
         return (f"Conv2d({c}, {o}, kernel_size={(kh, kw)}, stride={self.stride}, "
-                f"padding={self.padding}, dilation={self.dilation}, bias={self.bias is not None})")
+                f"padding={self.padding!r}, dilation={self.dilation}, bias={self.bias is not None})")
 
 
 class MaxPool2d(Module):

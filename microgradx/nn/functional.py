@@ -22,7 +22,7 @@ import numpy as np
 from ..tensor import Tensor
 from ..tensor_ops import softmax_cross_entropy_op
 
-__all__ = ["softmax_cross_entropy", "mse_loss", "logistic_loss", "hinge_loss", "l2_penalty"]
+__all__ = ["softmax_cross_entropy", "pixel_cross_entropy", "mse_loss", "logistic_loss", "hinge_loss", "l2_penalty"]
 
 
 def _targets(y: Any, scores: Tensor, loss: str) -> np.ndarray:
@@ -68,6 +68,38 @@ def softmax_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
         raise ValueError(f"softmax_cross_entropy: labels must lie in 0..{classes - 1}, found "
                          f"{labels.min()}..{labels.max()}")
     return logits._unary(softmax_cross_entropy_op(labels, classes))
+
+
+def pixel_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
+    """Mean over every pixel of every image of ``-log softmax(z[n, :, i, j])_{y[n, i, j]}``.
+
+    The loss of a pixel-wise task (segmentation): ``logits`` (N, C, H, W), one
+    score per class at each pixel, and ``labels`` (N, H, W) integer class ids.
+    Each pixel is one example of :func:`softmax_cross_entropy`: the class axis
+    is moved last and the N*H*W pixels become the rows of a batch, so
+    d/dz[n, c, i, j] = (softmax(z[n, :, i, j])_c - [c = y[n, i, j]]) / (N H W).
+    Views of any memory layout are read in their logical order.
+    """
+    if not isinstance(logits, Tensor):
+        logits = Tensor(logits)
+    shape = logits.data.shape
+    if len(shape) != 4:
+        raise ValueError(f"pixel_cross_entropy: logits must be (N, C, H, W), one score per class "
+                         f"at each pixel; got shape {shape}")
+    n, classes, h, w = shape
+    if type(labels) is not np.ndarray:
+        labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"pixel_cross_entropy: labels must be integer class ids, got dtype {labels.dtype}; "
+                        "convert a mask with mask.astype(int)")
+    if labels.shape != (n, h, w):
+        raise ValueError(f"pixel_cross_entropy: logits of shape {shape} need labels of shape "
+                         f"{(n, h, w)}, one class id per pixel; got {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise ValueError(f"pixel_cross_entropy: labels must lie in 0..{classes - 1}, found "
+                         f"{labels.min()}..{labels.max()}")
+    rows = logits.transpose(0, 2, 3, 1).reshape(n * h * w, classes)
+    return softmax_cross_entropy(rows, labels.reshape(-1))
 
 
 def mse_loss(prediction: Tensor, target: Any) -> Tensor:
