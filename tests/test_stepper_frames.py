@@ -203,3 +203,17 @@ def test_widget_without_ipywidgets_is_the_stepper_itself(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_ipywidgets)
     stepper = Stepper(lecture_graph())
     assert stepper.widget() is stepper and hasattr(stepper, "_repr_html_")
+
+
+def test_composites_are_drawn_as_written_and_expand_on_request():
+    a, b = Value(3.0, label="a"), Value(2.0, label="b")
+    f = (a - b) / b
+    f.label = "f"
+    as_written = Stepper(f)
+    assert [node._op.name for node in as_written.order if node._op] == ["sub", "div"]
+    expanded = Stepper(f, expand=True)
+    assert [node._op.name for node in expanded.order if node._op] == ["neg", "add", "pow-1", "mul"]
+    assert expanded.order[-1].data == f.data and expanded.order[-1].label == "f"
+    # the same gradients either way
+    assert as_written.state(-1).grads["n0-grad"] == expanded.state(-1).grads["n0-grad"]
+    assert all(node.grad == 0.0 for node in as_written.order)

@@ -212,7 +212,7 @@ def grad_text(root_name: str, name: str, g: Any, fmt: str | None = None) -> str:
 
 def draw_dot(root: Any, *, rankdir: str = "LR", fmt: str | None = None, show_grad: bool = True,
              step: int | None = None, collapse: Any = None, max_nodes: int = 500,
-             seed: Any = None) -> Any:
+             seed: Any = None, expand: bool = False) -> Any:
     """A ``graphviz.Digraph`` of every node ``root`` depends on.
 
     Each box shows a node's op, name, value and ``.grad`` (``show_grad``).
@@ -226,10 +226,14 @@ def draw_dot(root: Any, *, rankdir: str = "LR", fmt: str | None = None, show_gra
     e.g. an MLP's layers, becomes one box), a list of Modules, or a mapping
     ``node -> group name``.  More than ``max_nodes`` boxes raise
     :class:`GraphTooLargeError` (no automatic collapse: the error says how).
+    ``expand=True`` draws ``a - b`` as ``a + (−b)`` and ``a / b`` as ``a · b⁻¹``.
     """
     from ..autograd import backward_steps
+    from .expand import expand_composites
 
     _import_graphviz()
+    if expand:
+        root = expand_composites(root)
     order = topological_order(root)
     group_of = check_size(order, collapse, max_nodes)
     layout = build_layout(order, group_of, rankdir)

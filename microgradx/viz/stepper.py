@@ -24,6 +24,7 @@ from typing import Any
 from ..autograd import backward_steps, default_seed, topological_order
 from .dot import (build_layout, check_size, dot_source, grad_text, node_fields, op_symbol, to_svg,
                   value_text)
+from .expand import expand_composites
 from .frames import Frame, build_frames
 from .names import number
 from .picture import FrameState, Picture
@@ -59,6 +60,7 @@ class Stepper:
     modules, or a mapping ``node -> group``.  ``rankdir``: ``"auto"`` (the
     layout that fits a projector best), ``"LR"`` or ``"TB"``.  ``fmt``: a
     number format such as ``"{:.4f}"`` (default: 4 significant digits).
+    ``expand=True`` draws ``a - b`` as ``a + (−b)`` and ``a / b`` as ``a · b⁻¹``.
 
     ``len(stepper)`` frames; ``caption(k)`` says frame ``k`` in words
     (``fmt="latex"`` for notebooks), ``draw(k)`` is its picture,
@@ -67,7 +69,9 @@ class Stepper:
 
     def __init__(self, root: Any, *, granularity: str = "edge", collapse: Any = None,
                  seed: Any = None, rankdir: str = "auto", fmt: str | None = None,
-                 max_nodes: int = 2000) -> None:
+                 max_nodes: int = 2000, expand: bool = False) -> None:
+        if expand:
+            root = expand_composites(root)
         self.root = root
         self.order = topological_order(root)
         self.group_of = check_size(self.order, collapse, max_nodes)
