@@ -241,10 +241,12 @@ class _Builder:
             else:  # a whitelisted call
                 result = FUNCTIONS[node.func.id](_as_value(operands[0]))
         except (ArithmeticError, ValueError) as error:
-            cause = (f": {self.first_not_finite[0]} is {self.first_not_finite[1]}"
-                     if self.first_not_finite else f" ({error})")
-            raise ExpressionError(f"{self._source_of(node)} cannot be evaluated{self.where}{cause}; "
-                                  "choose values where the expression is defined") from None
+            if self.first_not_finite:
+                part, value = self.first_not_finite
+                problem = f"{part} is {value}{self.where}, so {self._source_of(node)} cannot be evaluated"
+            else:
+                problem = f"{self._source_of(node)} cannot be evaluated{self.where} ({error})"
+            raise ExpressionError(f"{problem}; choose values where the expression is defined") from None
         number = result.data if isinstance(result, Value) else result
         if self.first_not_finite is None and not math.isfinite(number):
             self.first_not_finite = (self._source_of(node), number)
