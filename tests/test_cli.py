@@ -442,3 +442,26 @@ def test_graph_options_still_work_next_to_a_minus_expression(in_tmp, capsys):
     assert "rankdir=TB" in (in_tmp / "g.dot").read_text()
     code, _, err = _run(capsys, "graph", "-x", "x=1", "--bogus")
     assert code == 2 and "--bogus" in _one_error_line(err)
+
+
+def test_overwrite_with_a_diverging_run_leaves_no_earlier_model_behind(in_tmp, capsys):
+    _run(capsys, *XOR, "--epochs", "2", "--out", "r")
+    code, _, _ = _run(capsys, *XOR, "--epochs", "5", "--optimizer", "sgd", "--activation", "relu",
+                      "--lr", "1e100", "--out", "r", "--overwrite")
+    assert code == 1 and not (in_tmp / "r" / "model.npz").exists()  # no model of another run left
+    history = in_tmp / "r" / "history.json"  # written only if an epoch finished before the NaN
+    assert not history.exists() or json.loads(history.read_text())["stopped"]
+
+
+def test_a_run_appearing_in_the_folder_while_training_is_not_replaced(in_tmp, capsys, monkeypatch):
+    import microgradx.train
+    real_fit = microgradx.train.fit
+
+    def fit_while_another_run_saves(*args, **kwargs):
+        history = real_fit(*args, **kwargs)
+        (in_tmp / "r" / "model.npz").write_bytes(b"the other run's model")
+        return history
+    monkeypatch.setattr(microgradx.train, "fit", fit_while_another_run_saves)
+    code, _, err = _run(capsys, *XOR, "--epochs", "2", "--out", "r")
+    assert code == 2 and "while this one trained" in _one_error_line(err)
+    assert (in_tmp / "r" / "model.npz").read_bytes() == b"the other run's model"
