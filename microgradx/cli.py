@@ -382,21 +382,32 @@ def _graph(args: argparse.Namespace) -> int:
             raise CliError(f"cannot tell the drawing format from {output.name!r}; end it in .svg, "
                            ".png, .pdf or .dot")
     out, leaves = differentiate(args.expression, variables)
+    drawing = _render(out, output, fmt, args.rankdir) if output is not None else None
     print(f"f = {args.expression.strip()} = {out.data:.6g}")
     for name, leaf in leaves.items():
         print(f"df/d{name} = {leaf.grad:.6g}")
     if output is not None:
-        _draw(out, output, fmt, args.rankdir)
+        output.write_bytes(drawing)
         print(f"wrote {output}")
     return 0
 
 
-def _draw(root: Any, output: Path, fmt: str, rankdir: str) -> None:
+#: Most boxes a drawing of an expression may have (past it, graphviz layouts get slow and unreadable).
+MAX_DRAWN_BOXES = 500
+
+
+def _render(root: Any, output: Path, fmt: str, rankdir: str) -> bytes:
+    """The drawing's bytes, made before anything is printed so a failure leaves no half output."""
     import graphviz
 
-    from .viz import GraphvizNotInstalledError, draw_dot
+    from .viz import GraphTooLargeError, GraphvizNotInstalledError, draw_dot
 
-    graph = draw_dot(root, rankdir=rankdir)
+    try:
+        graph = draw_dot(root, rankdir=rankdir, max_nodes=MAX_DRAWN_BOXES)
+    except GraphTooLargeError:
+        raise CliError(f"cannot draw {output.name}: the expression's graph has more than "
+                       f"{MAX_DRAWN_BOXES} boxes; draw a shorter expression, or leave out -o to "
+                       "print the gradients only") from None
     if fmt == "dot":
         content = graph.source.encode("utf-8")
     else:
@@ -407,7 +418,7 @@ def _draw(root: Any, output: Path, fmt: str, rankdir: str) -> None:
                            "graphviz, brew install graphviz); or write a .dot file instead") from None
     if not output.parent.is_dir():
         raise CliError(f"cannot write {output}: folder {output.parent} does not exist")
-    output.write_bytes(content)
+    return content
 
 
 # ---------------------------------------------------------------------------

@@ -83,12 +83,13 @@ def parse_expression(text: str) -> ast.expr:
     """The syntax tree of ``text`` as a single expression (not yet checked against the whitelist)."""
     if not isinstance(text, str):
         raise ExpressionError(f"expression must be a string, got {type(text).__name__}")
-    if not text.strip():
+    text = text.strip()
+    if not text:
         raise ExpressionError("expression is empty; write one such as '(x + y) * z'")
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"expression has {len(text)} characters; the limit is {MAX_LENGTH}")
     try:
-        return ast.parse(text.strip(), mode="eval").body
+        return ast.parse(text, mode="eval").body
     except SyntaxError as error:
         where = f" at column {error.offset}" if error.offset else ""
         raise ExpressionError(f"not a valid expression{where}: {error.msg}") from None

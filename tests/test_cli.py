@@ -257,6 +257,7 @@ _BAD_INVOCATIONS = [
     (["graph", "sqrt(x)", "x=0"], "x=0"),
     (["graph", "x ** y", "x=-8", "y=0.5"], "x=-8"),
     (["graph", "1e308 * 10"], "inf"),
+    (["graph", "+".join(["x"] * 300), "x=1", "-o", "big.dot"], "more than 500 boxes"),
     (["eval", "{xor}", "--data", "spirals"], "2 outputs but spirals has 3 classes"),
     (["eval", "{spirals}", "--data", "xor"], "3 outputs but xor has 2 classes"),
     (["eval", "{xor}", "--data", "digits"], "takes 2 inputs but digits has 64 features"),
@@ -429,6 +430,7 @@ def test_graph_sums_a_thousand_terms(in_tmp, capsys):
     (["graph", "--x", "x=3"], "f = --x = 3"),
     (["graph", "-(x + 1)", "x=3"], "f = -(x + 1) = -4"),
     (["graph", "--", "-x", "x=3"], "f = -x = -3"),
+    pytest.param(["graph", "-" * 1999 + "x", "x=3"], "f = " + "-" * 1999 + "x = -3", id="at-the-length-limit"),
 ])
 def test_graph_takes_an_expression_starting_with_a_minus(in_tmp, capsys, argv, first_line):
     code, out, err = _run(capsys, *argv)
@@ -465,3 +467,9 @@ def test_a_run_appearing_in_the_folder_while_training_is_not_replaced(in_tmp, ca
     code, _, err = _run(capsys, *XOR, "--epochs", "2", "--out", "r")
     assert code == 2 and "while this one trained" in _one_error_line(err)
     assert (in_tmp / "r" / "model.npz").read_bytes() == b"the other run's model"
+
+
+def test_a_graph_too_large_to_draw_prints_nothing_and_writes_nothing(in_tmp, capsys):
+    code, out, err = _run(capsys, "graph", "+".join(["x"] * 300), "x=1", "-o", "big.dot")
+    assert code == 2 and out == "" and "leave out -o" in _one_error_line(err)
+    assert not (in_tmp / "big.dot").exists()
