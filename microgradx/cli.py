@@ -6,9 +6,12 @@
     microgradx eval runs/digits-tensor/model.npz
     microgradx graph "(x + y) * z" x=-2 y=5 z=-4 -o f.svg
 
-Every expected failure (bad arguments, unknown data set, missing or foreign
-files, disallowed expressions) prints one line ``microgradx: error: ...`` on
-stderr and exits with status 2; a run whose loss diverges exits with 1.
+Every expected failure (bad arguments, unknown data set, missing, foreign or
+damaged files, disallowed expressions, values that are not finite) prints one
+line ``microgradx: error: ...`` on stderr and exits with status 2; a run whose
+loss diverges exits with 1.  ``train`` never replaces an earlier run's files
+unless given ``--overwrite``; ``eval`` refuses a split of the training data
+set whose test set holds training examples unless given ``--allow-other-split``.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from .checkpoint import CheckpointError
 from .data import DataFormatError
 from .expr import ExpressionError
 from .recipes import (DATASETS, MODEL_RECIPES, MODELS, CliError, describe_architecture,
-                      input_width, load_dataset, make_augmentation, make_optimizer, recipe_for,
-                      scaled_data)
+                      input_width, load_dataset, make_augmentation, make_optimizer, output_width,
+                      recipe_for, scaled_data, split_overlaps, split_record)
 
 __all__ = ["main", "build_parser", "CliError", "DATASETS", "MODELS", "MODEL_RECIPES", "recipe_for",
            "load_dataset"]
@@ -88,6 +91,23 @@ def _hidden_sizes(text: str) -> list[int]:
     return sizes
 
 
+def _folder(text: str) -> str:
+    """An argparse ``type=`` for --out: a folder name, never empty (empty is not "the default")."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; give a folder name, or omit --out for the default "
+                                         "runs/<data>-<engine>")
+    return text
+
+
+#: The files a training run writes into its folder.
+RUN_FILES = ("model.npz", "history.json", "curves.png")
+
+#: The graph command's options (with a value, and without); any other word starting with '-' in
+#: the expression's place is the expression, e.g. "-x*2".
+_GRAPH_VALUE_OPTIONS = ("-o", "--output", "--rankdir")
+_GRAPH_FLAGS = ("-h", "--help")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``microgradx`` argument parser with its three commands."""
     parser = _Parser(prog=PROG, description="Train, evaluate and draw with microgradx.")
@@ -119,8 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="shift: move training images by up to 1 pixel, p = 1/2 (cnn default)")
     train.add_argument("--weight-decay", type=_non_negative_float, default=0.0, help="L2 / decoupled decay")
     train.add_argument("--seed", type=_non_negative_int, default=0, help="seed for split, init and order")
-    train.add_argument("--out", metavar="DIR",
+    train.add_argument("--out", metavar="DIR", type=_folder,
                        help="output folder (default runs/<data>-<engine>, runs/<data>-<engine>-cnn)")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace the earlier run in --out (without it, train refuses)")
     train.add_argument("--quiet", action="store_true", help="no progress bar and no epoch table")
     train.set_defaults(run=_train)
 
@@ -131,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--mnist-dir", metavar="PATH", help="folder with the MNIST IDX files")
     evaluate.add_argument("--seed", type=_non_negative_int,
                           help="split seed (default: the one the model was trained with)")
+    evaluate.add_argument("--allow-other-split", action="store_true",
+                          help="evaluate on a split whose test set holds training examples")
     evaluate.set_defaults(run=_eval)
 
     graph = commands.add_parser("graph", help="draw an expression's graph with its gradients",
@@ -138,8 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
                                             "gradients and (with -o) draw the graph.")
     graph.add_argument("expression", metavar="EXPR", help='e.g. "(x + y) * z" or "tanh(x * w + b)"')
     graph.add_argument("variables", metavar="NAME=VALUE", nargs="*", help="e.g. x=-2 y=5 z=-4")
-    graph.add_argument("-o", "--output", metavar="FILE", help="write the drawing: .svg, .png, .pdf or .dot")
-    graph.add_argument("--rankdir", choices=["LR", "TB"], default="LR", help="layout direction")
+    graph.add_argument(*_GRAPH_VALUE_OPTIONS[:2], metavar="FILE",
+                       help="write the drawing: .svg, .png, .pdf or .dot")
+    graph.add_argument(_GRAPH_VALUE_OPTIONS[2], choices=["LR", "TB"], default="LR", help="layout direction")
     graph.set_defaults(run=_graph)
     return parser
 
@@ -179,8 +204,12 @@ def _train(args: argparse.Namespace) -> int:
         scheduler = cosine_schedule(lr, epochs * math.ceil(data.num_train / batch_size))
     optimizer = make_optimizer(args.optimizer, model.parameters(), lr, args.weight_decay, scheduler)
     folder = f"{args.data}-{args.engine}" + ("" if args.model == "mlp" else f"-{args.model}")
-    out = Path(args.out) if args.out else Path("runs") / folder
+    out = Path(args.out) if args.out is not None else Path("runs") / folder
     _prepare_folder(out)
+    earlier = _earlier_run(out)
+    if earlier and not args.overwrite:
+        raise CliError(f"{out} already holds an earlier run ({', '.join(earlier)}); pass --overwrite "
+                       "to replace it, or --out DIR to write this run elsewhere")
 
     if not args.quiet:
         extras = "".join([" cosine" if schedule == "cosine" else "",
@@ -192,6 +221,9 @@ def _train(args: argparse.Namespace) -> int:
                   seed=args.seed, augment=augmentation, progress=not args.quiet)
     if history.epochs and not args.quiet:
         print(_epoch_table(history))
+    if not args.overwrite and _earlier_run(out):  # another process wrote there while we trained
+        raise CliError(f"{out} got an earlier run's files while this one trained "
+                       f"({', '.join(_earlier_run(out))}); nothing written, rerun with --out DIR")
     written = []
     if history.epochs:
         (out / "history.json").write_text(json.dumps(history.as_dict(), indent=1) + "\n")
@@ -202,6 +234,7 @@ def _train(args: argparse.Namespace) -> int:
         except ImportError as missing:
             print(f"note: {missing}; curves.png not written", file=sys.stderr)
     if history.stopped:
+        _remove_stale(out, earlier, written)
         print(f"{PROG}: {history.stopped}; model not saved", file=sys.stderr)
         return 1
     final = history.final
@@ -209,15 +242,30 @@ def _train(args: argparse.Namespace) -> int:
         "data": args.data, "seed": args.seed, "input_scale": recipe.input_scale,
         "input_shift": recipe.input_shift, "optimizer": args.optimizer, "lr": lr, "epochs": epochs,
         "batch_size": batch_size, "weight_decay": args.weight_decay, "schedule": schedule,
-        "augment": augment, "test_acc": final.test_acc,
+        "augment": augment, "test_acc": final.test_acc, "split": split_record(args.data, args.seed),
     }
     checkpoint.save_model(out / "model.npz", model, metadata=metadata)
     written.insert(0, "model.npz")
+    _remove_stale(out, earlier, written)
     correct = round(final.test_acc * data.num_test)
     print(f"test accuracy {100 * final.test_acc:.2f}% ({correct}/{data.num_test}) after "
           f"{len(history.epochs)} epochs in {history.seconds:.1f} s")
+    if earlier:
+        print(f"replaced the earlier run in {out}")
     print(f"wrote {', '.join(str(out / name) for name in written)}")
     return 0
+
+
+def _earlier_run(out: Path) -> list[str]:
+    """The files of an earlier training run in folder ``out``."""
+    return [name for name in RUN_FILES if (out / name).exists()]
+
+
+def _remove_stale(out: Path, earlier: list[str], written: list[str]) -> None:
+    """With --overwrite, drop the earlier run's files this run did not rewrite (one run per folder)."""
+    for name in earlier:
+        if name not in written:
+            (out / name).unlink(missing_ok=True)
 
 
 def _prepare_folder(out: Path) -> None:
@@ -241,17 +289,33 @@ def _eval(args: argparse.Namespace) -> int:
     from .train import evaluate
 
     path = Path(args.model)
-    model = checkpoint.load_model(path)
-    meta = getattr(model, "checkpoint_metadata", {}) or {}
-    name = args.data or meta.get("data")
+    model = _load_model(path)
+    meta = getattr(model, "checkpoint_metadata", {})
+    meta = meta if isinstance(meta, dict) else {}
+    trained_on = meta.get("data")
+    name = args.data or trained_on
     if name is None:
         raise CliError(f"{path} does not say which data it was trained on; pass --data")
-    if name not in DATASETS:
+    if not isinstance(name, str) or name not in DATASETS:
         raise CliError(f"{path} was trained on unknown data set {name!r}; pass --data")
-    seed = args.seed if args.seed is not None else int(meta.get("seed", 0))
+    trained_seed = _metadata_number(path, meta, "seed", 0, int)
+    seed = args.seed if args.seed is not None else trained_seed
+    trained_split = meta.get("split")
+    if not isinstance(trained_split, dict) and isinstance(trained_on, str) and trained_on in DATASETS:
+        trained_split = split_record(trained_on, trained_seed)  # files from before the split was recorded
+    requested = split_record(name, seed)
+    if isinstance(trained_split, dict) and split_overlaps(trained_split, requested):
+        if not args.allow_other_split:
+            raise CliError(f"{path} was trained on the {name} split of {_describe_split(trained_split)}; "
+                           f"the split of --seed {seed} puts some of its training examples into the "
+                           "test set, which would inflate the accuracy; drop --seed, or pass "
+                           "--allow-other-split to evaluate anyway")
+        print(f"note: the test set of --seed {seed} overlaps the training data of {path}, split of "
+              f"{_describe_split(trained_split)}; the accuracy is not a held-out one", file=sys.stderr)
     described = checkpoint.describe_model(model)
-    if name == meta.get("data"):
-        scale, shift = float(meta.get("input_scale", 1.0)), float(meta.get("input_shift", 0.0))
+    if name == trained_on:
+        scale = _metadata_number(path, meta, "input_scale", 1.0, float)
+        shift = _metadata_number(path, meta, "input_shift", 0.0, float)
     else:
         recipe = recipe_for(described["kind"], name)
         scale, shift = recipe.input_scale, recipe.input_shift
@@ -260,6 +324,10 @@ def _eval(args: argparse.Namespace) -> int:
     if nin is not None and nin != data.num_features:
         raise CliError(f"{path} takes {nin} inputs but {name} has {data.num_features} features; "
                        "pass the --data it was trained on")
+    nout = output_width(described["arch"])
+    if nout is not None and nout != data.num_classes:
+        raise CliError(f"{path} has {nout} outputs but {name} has {data.num_classes} classes; "
+                       "pass the --data it was trained on")
     metrics = evaluate(model, data.x_test, data.y_test)
     correct = round(metrics.accuracy * data.num_test)
     print(f"{path}: test accuracy {100 * metrics.accuracy:.2f}% ({correct}/{data.num_test}) on "
@@ -267,8 +335,38 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_model(path: Path) -> Any:
+    """``checkpoint.load_model``, with whatever a damaged file trips below it as a CliError.
+
+    A file is untrusted input: zipfile and NumPy raise many kinds of errors on
+    bytes they cannot read, and each of them means the file is bad.
+    """
+    try:
+        return checkpoint.load_model(path)
+    except (CheckpointError, OSError):
+        raise
+    except Exception as error:  # noqa: BLE001 - the boundary to an untrusted file
+        detail = (str(error).strip().splitlines() or [""])[0][:120]
+        raise CliError(f"{path}: model file is truncated or corrupted ({type(error).__name__}"
+                       f"{': ' + detail if detail else ''})") from None
+
+
+def _metadata_number(path: Path, meta: dict, key: str, default: Any, kind: type) -> Any:
+    value = meta.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or (kind is int and (value != int(value) or value < 0)):
+        raise CliError(f"{path}: metadata {key} = {value!r} is not a {'seed' if kind is int else 'number'}; "
+                       "the file is corrupted")
+    return kind(value)
+
+
+def _describe_split(split: dict) -> str:
+    fraction = split.get("test_fraction")
+    return f"seed {split.get('seed')}" + (f" (test fraction {fraction:g})" if fraction is not None else "")
+
+
 def _graph(args: argparse.Namespace) -> int:
-    from .expr import build_expression, parse_assignment
+    from .expr import differentiate, parse_assignment
 
     variables: dict[str, float] = {}
     for text in args.variables:
@@ -283,23 +381,33 @@ def _graph(args: argparse.Namespace) -> int:
         if fmt not in ("svg", "png", "pdf", "dot"):
             raise CliError(f"cannot tell the drawing format from {output.name!r}; end it in .svg, "
                            ".png, .pdf or .dot")
-    out, leaves = build_expression(args.expression, variables)
-    out.backward()
+    out, leaves = differentiate(args.expression, variables)
+    drawing = _render(out, output, fmt, args.rankdir) if output is not None else None
     print(f"f = {args.expression.strip()} = {out.data:.6g}")
     for name, leaf in leaves.items():
         print(f"df/d{name} = {leaf.grad:.6g}")
     if output is not None:
-        _draw(out, output, fmt, args.rankdir)
+        output.write_bytes(drawing)
         print(f"wrote {output}")
     return 0
 
 
-def _draw(root: Any, output: Path, fmt: str, rankdir: str) -> None:
+#: Most boxes a drawing of an expression may have (past it, graphviz layouts get slow and unreadable).
+MAX_DRAWN_BOXES = 500
+
+
+def _render(root: Any, output: Path, fmt: str, rankdir: str) -> bytes:
+    """The drawing's bytes, made before anything is printed so a failure leaves no half output."""
     import graphviz
 
-    from .viz import GraphvizNotInstalledError, draw_dot
+    from .viz import GraphTooLargeError, GraphvizNotInstalledError, draw_dot
 
-    graph = draw_dot(root, rankdir=rankdir)
+    try:
+        graph = draw_dot(root, rankdir=rankdir, max_nodes=MAX_DRAWN_BOXES)
+    except GraphTooLargeError:
+        raise CliError(f"cannot draw {output.name}: the expression's graph has more than "
+                       f"{MAX_DRAWN_BOXES} boxes; draw a shorter expression, or leave out -o to "
+                       "print the gradients only") from None
     if fmt == "dot":
         content = graph.source.encode("utf-8")
     else:
@@ -310,12 +418,48 @@ def _draw(root: Any, output: Path, fmt: str, rankdir: str) -> None:
                            "graphviz, brew install graphviz); or write a .dot file instead") from None
     if not output.parent.is_dir():
         raise CliError(f"cannot write {output}: folder {output.parent} does not exist")
-    output.write_bytes(content)
+    return content
 
 
 # ---------------------------------------------------------------------------
 # Entry point.
 # ---------------------------------------------------------------------------
+
+def _expression_may_start_with_minus(argv: list[str]) -> list[str]:
+    """``argv`` with a graph expression such as ``-x*2`` marked as the positional it is.
+
+    argparse reads every word starting with '-' as an option.  In ``graph``, the
+    first word in the expression's place that is none of graph's options is the
+    expression: it gets a leading space (argparse then sees a positional; the
+    expression parser strips it).  ``graph -- EXPR`` works as usual.
+    """
+    command = next((i for i, word in enumerate(argv) if not word.startswith("-")), None)
+    if command is None or argv[command] != "graph":
+        return argv
+    long_options = [o for o in (*_GRAPH_VALUE_OPTIONS, *_GRAPH_FLAGS) if o.startswith("--")]
+    takes_value = False
+    for i in range(command + 1, len(argv)):
+        word = argv[i]
+        if takes_value:
+            takes_value = False
+        elif word == "--" or not word.startswith("-"):
+            break  # the expression is this word, or after "--": argparse handles both
+        elif word in _GRAPH_VALUE_OPTIONS:
+            takes_value = True
+        elif word.startswith("--"):
+            name, has_value, _ = word.partition("=")
+            matches = [o for o in long_options if o.startswith(name)]
+            if not matches:
+                argv[i] = " " + word  # e.g. "--x", minus minus x
+                break
+            takes_value = not has_value and matches[0] in _GRAPH_VALUE_OPTIONS
+        elif word in _GRAPH_FLAGS or word.startswith("-o"):  # -o FILE written as -oFILE
+            continue
+        else:
+            argv[i] = " " + word
+            break
+    return argv
+
 
 _EXPECTED = (CliError, CheckpointError, ExpressionError, DataFormatError)
 
@@ -323,6 +467,7 @@ _EXPECTED = (CliError, CheckpointError, ExpressionError, DataFormatError)
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     parser = build_parser()
+    argv = _expression_may_start_with_minus(list(sys.argv[1:] if argv is None else argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, --version, usage errors: argparse has printed them

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -18,8 +18,8 @@ from .data import (DataSplit, load_digits, load_mnist, make_moons, make_spirals,
                    train_test_split)
 
 __all__ = ["CliError", "Recipe", "DATASETS", "MODELS", "MODEL_RECIPES", "load_dataset", "recipe_for",
-           "scaled_data", "input_width", "describe_architecture", "make_optimizer",
-           "make_augmentation"]
+           "scaled_data", "split_record", "split_overlaps", "input_width", "output_width",
+           "describe_architecture", "make_optimizer", "make_augmentation"]
 
 
 class CliError(Exception):
@@ -48,18 +48,25 @@ class Recipe:
     augment: str = "none"
 
 
+#: Test fraction of each data set's stratified split; None: the data set comes split (MNIST's files).
+TEST_FRACTIONS: dict[str, float | None] = {"xor": 0.25, "moons": 0.25, "spirals": 0.25, "digits": 0.2,
+                                           "mnist": None}
+#: Data sets whose examples are drawn from the seed: another seed is a fresh sample, not a re-split.
+GENERATED = frozenset({"xor", "moons", "spirals"})
+
+
 def _synthetic(make: Callable[..., tuple[np.ndarray, np.ndarray]], name: str, num_classes: int,
                **kwargs: Any) -> Callable[[int, Any], DataSplit]:
     def load(seed: int, args: Any) -> DataSplit:
         x, y = make(seed=seed, **kwargs)
-        x_train, x_test, y_train, y_test = train_test_split(x, y, test_fraction=0.25, seed=seed,
-                                                            stratify=True)
+        x_train, x_test, y_train, y_test = train_test_split(x, y, test_fraction=TEST_FRACTIONS[name],
+                                                            seed=seed, stratify=True)
         return DataSplit(x_train, y_train, x_test, y_test, name=name, num_classes=num_classes)
     return load
 
 
 def _digits(seed: int, args: Any) -> DataSplit:
-    return load_digits(seed=seed)
+    return load_digits(seed=seed, test_fraction=TEST_FRACTIONS["digits"])
 
 
 def _mnist(seed: int, args: Any) -> DataSplit:
@@ -87,6 +94,30 @@ def load_dataset(name: str, *, seed: int = 0, mnist_dir: str | None = None) -> D
     if name not in DATASETS:
         raise CliError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
     return DATASETS[name][0](seed, argparse.Namespace(mnist_dir=mnist_dir))
+
+
+def split_record(name: str, seed: int) -> dict[str, Any]:
+    """What makes the train/test split of ``--data NAME --seed SEED``; train records it in the model file.
+
+    ``seed`` is None where the seed does not enter the split (MNIST comes split).
+    """
+    fraction = TEST_FRACTIONS.get(name)
+    return {"data": name, "seed": None if fraction is None else seed, "test_fraction": fraction,
+            "stratified": fraction is not None, "generated": name in GENERATED}
+
+
+def split_overlaps(trained: Mapping[str, Any], requested: Mapping[str, Any]) -> bool:
+    """Would the test set of split ``requested`` hold examples a model trained on split ``trained`` saw?
+
+    Only for another split of the same examples: the same fixed data set split
+    differently, or a generated one drawn with the same seed.  Another data set,
+    or a generated one drawn with another seed (fresh points), shares none.
+    """
+    if trained.get("data") != requested.get("data") or dict(trained) == dict(requested):
+        return False
+    fresh_sample = (requested.get("generated") and trained.get("generated")
+                    and trained.get("seed") != requested.get("seed"))
+    return not fresh_sample
 
 
 def _cnn_recipe(data_name: str, recipe: Recipe) -> Recipe:
@@ -154,6 +185,15 @@ def input_width(arch: dict[str, Any]) -> int | None:
         return int(arch["nin"])
     if "image_size" in arch:
         return int(arch.get("in_channels", 1)) * int(arch["image_size"]) ** 2
+    return None
+
+
+def output_width(arch: dict[str, Any]) -> int | None:
+    """How many classes a model of this architecture scores (None: unknown)."""
+    if isinstance(arch.get("nouts"), list) and arch["nouts"]:
+        return int(arch["nouts"][-1])
+    if "num_classes" in arch:
+        return int(arch["num_classes"])
     return None
 
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
+import io
 import json
 import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from microgradx.checkpoint import load_model
+from microgradx.__main__ import main
+from microgradx.checkpoint import load_model, save_model
 from _shared import one_error_line as _one_error_line, run_cli as _run
 
 XOR = ["train", "--data", "xor", "--epochs", "30", "--quiet"]
@@ -51,7 +55,7 @@ def test_train_prints_epoch_table_unless_quiet(in_tmp, capsys):
     _, out, _ = _run(capsys, "train", "--data", "xor", "--epochs", "3", "--out", "r")
     assert "epoch  train loss  train acc  test acc  seconds" in out
     assert re.search(r"^\s+3\s+[\d.]+", out, re.M)
-    _, quiet_out, quiet_err = _run(capsys, *XOR, "--epochs", "3", "--out", "r")
+    _, quiet_out, quiet_err = _run(capsys, *XOR, "--epochs", "3", "--out", "r", "--overwrite")
     assert "train loss" not in quiet_out and quiet_err == ""
 
 
@@ -200,3 +204,272 @@ def test_train_without_matplotlib_still_saves_the_model(in_tmp, capsys, monkeypa
     code, out, err = _run(capsys, *XOR, "--epochs", "2", "--out", "r")
     assert code == 0 and "pip install matplotlib" in err and "curves.png not written" in err
     assert {p.name for p in (in_tmp / "r").iterdir()} == {"model.npz", "history.json"}
+
+
+# ---------------------------------------------------------------------------
+# Every expected failure is one line on stderr and exit status 2 (issue 12, points 16-19).
+# ---------------------------------------------------------------------------
+
+def _quietly(argv):
+    """``microgradx ARGV`` in-process with its output thrown away; returns the exit status."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return main(argv)
+
+
+def _zip_field_changed(data, offset, change):
+    """``data`` with one byte of the first central-directory entry (PK\\x01\\x02) changed."""
+    entry = data.index(b"PK\x01\x02")
+    mutated = bytearray(data)
+    mutated[entry + offset] = change(mutated[entry + offset])
+    return bytes(mutated)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two-epoch models of xor, spirals and the default digits recipe, plus damaged copies."""
+    root = tmp_path_factory.mktemp("runs")
+    paths = {}
+    for data in ("xor", "spirals", "digits"):
+        assert _quietly(["train", "--data", data, "--epochs", "2", "--quiet", "--out", str(root / data)]) == 0
+        paths[data] = root / data / "model.npz"
+    good = paths["xor"].read_bytes()
+    damaged = {
+        "truncated": good[: len(good) // 2],
+        "unknown-compression": _zip_field_changed(good, 10, lambda _: 99),   # NotImplementedError in zipfile
+        "encrypted-flag": _zip_field_changed(good, 8, lambda b: b | 1),      # RuntimeError in zipfile
+        "not-a-zip": b"weights, honest\n" * 20,
+        "empty": b"",
+    }
+    for name, content in damaged.items():
+        (root / f"{name}.npz").write_bytes(content)
+        paths[name] = root / f"{name}.npz"
+    (root / "folder.npz").mkdir()
+    paths["directory"] = root / "folder.npz"
+    return paths
+
+
+_BAD_INVOCATIONS = [
+    (["graph", "log(x)", "x=0"], "log(x) is -inf at x=0"),
+    (["graph", "sin(1e999)"], "1e999"),
+    (["graph", "exp(x)", "x=1000"], "exp(x) is inf at x=1000"),
+    (["graph", "cos(exp(x))", "x=1000"], "exp(x) is inf at x=1000"),
+    (["graph", "x / y", "x=1", "y=0"], "x / y"),
+    (["graph", "sqrt(x)", "x=0"], "x=0"),
+    (["graph", "x ** y", "x=-8", "y=0.5"], "x=-8"),
+    (["graph", "1e308 * 10"], "inf"),
+    (["graph", "+".join(["x"] * 300), "x=1", "-o", "big.dot"], "more than 500 boxes"),
+    (["eval", "{xor}", "--data", "spirals"], "2 outputs but spirals has 3 classes"),
+    (["eval", "{spirals}", "--data", "xor"], "3 outputs but xor has 2 classes"),
+    (["eval", "{xor}", "--data", "digits"], "takes 2 inputs but digits has 64 features"),
+    (["eval", "{truncated}"], "truncated.npz"),
+    (["eval", "{unknown-compression}"], "unknown-compression.npz"),
+    (["eval", "{encrypted-flag}"], "encrypted-flag.npz"),
+    (["eval", "{not-a-zip}"], "not-a-zip.npz"),
+    (["eval", "{empty}"], "empty.npz"),
+    (["eval", "{directory}"], "is a directory"),
+    (["eval", "{digits}", "--seed", "5"], "--allow-other-split"),
+    (["train", "--data", "xor", "--quiet", "--out", ""], "--out"),
+    (["train", "--data", "xor", "--quiet", "--out", "{xor_folder}"], "--overwrite"),
+]
+
+
+def test_bad_invocations_exit_2_with_one_stderr_line_and_no_traceback(runs, capsys):
+    names = dict({name: str(path) for name, path in runs.items()}, xor_folder=str(runs["xor"].parent))
+    failures = []
+    for argv, expected in _BAD_INVOCATIONS:
+        argv = [arg.format(**names) for arg in argv]
+        try:
+            code = main(argv)
+        except BaseException as error:  # a traceback in real life
+            capsys.readouterr()
+            failures.append(f"{argv}: raised {type(error).__name__}: {error}")
+            continue
+        err = capsys.readouterr().err
+        lines = err.strip().splitlines()
+        if code != 2 or len(lines) != 1 or "Traceback" in err or expected not in lines[0] \
+                or not re.match(r"microgradx( \w+)?: error: ", lines[0]):
+            failures.append(f"{argv}: exit {code}, stderr {err!r} (wanted one line with {expected!r})")
+    assert not failures, "\n".join(failures)
+
+
+def test_a_bit_flip_anywhere_in_a_model_file_never_gives_a_traceback(runs, tmp_path, capsys):
+    good = runs["xor"].read_bytes()
+    target = tmp_path / "flipped.npz"
+    for position in range(0, len(good), 3):
+        mutated = bytearray(good)
+        mutated[position] ^= 1 << (position % 8)
+        target.write_bytes(bytes(mutated))
+        code = main(["eval", str(target)])
+        captured = capsys.readouterr()
+        assert code in (0, 2), (position, captured.err)
+        if code == 2:
+            _one_error_line(captured.err)
+        else:
+            assert len(captured.out.strip().splitlines()) == 1, (position, captured.out)
+
+
+# ---------------------------------------------------------------------------
+# The model file records its split; eval refuses a test set that overlaps the training data.
+# ---------------------------------------------------------------------------
+
+def test_the_model_file_records_the_split_it_was_trained_on(runs):
+    meta = load_model(runs["digits"]).checkpoint_metadata
+    assert meta["split"] == {"data": "digits", "seed": 0, "test_fraction": 0.2, "stratified": True,
+                             "generated": False}
+
+
+def test_eval_refuses_another_split_of_the_same_data_set(runs, capsys):
+    code, out, err = _run(capsys, "eval", str(runs["digits"]), "--seed", "5")
+    line = _one_error_line(err)
+    assert code == 2 and out == ""
+    assert "seed 0" in line and "--seed 5" in line and "training" in line and "--allow-other-split" in line
+
+
+def test_eval_of_another_split_runs_when_asked_explicitly(runs, capsys):
+    code, out, err = _run(capsys, "eval", str(runs["digits"]), "--seed", "5", "--allow-other-split")
+    assert code == 0 and re.search(r"test accuracy [\d.]+% \(\d+/360\) on digits", out)
+    assert "overlap" in err  # still said, once
+
+
+def test_eval_of_the_recorded_split_needs_no_flag(runs, capsys):
+    code, out, err = _run(capsys, "eval", str(runs["digits"]), "--seed", "0")
+    assert code == 0 and err == "" and "on digits" in out
+
+
+def test_a_generated_data_set_with_another_seed_is_a_fresh_sample_and_allowed(runs, capsys):
+    # xor, moons and spirals are drawn from the seed: another seed draws new points, none trained on.
+    code, out, err = _run(capsys, "eval", str(runs["xor"]), "--seed", "5")
+    assert code == 0 and err == "" and "on xor" in out
+
+
+def test_a_model_file_without_a_split_record_is_checked_from_its_seed(runs, tmp_path, capsys):
+    model = load_model(runs["digits"])
+    meta = {k: v for k, v in model.checkpoint_metadata.items() if k != "split"}  # as older files
+    save_model(tmp_path / "old.npz", model, metadata=meta)
+    code, _, err = _run(capsys, "eval", str(tmp_path / "old.npz"), "--seed", "5")
+    assert code == 2 and "--allow-other-split" in _one_error_line(err)
+
+
+# ---------------------------------------------------------------------------
+# train never replaces an earlier run without being asked; --out '' is an error.
+# ---------------------------------------------------------------------------
+
+def test_train_refuses_to_replace_an_earlier_run(in_tmp, capsys):
+    assert _run(capsys, *XOR, "--epochs", "2")[0] == 0
+    model = in_tmp / "runs" / "xor-tensor" / "model.npz"
+    before = model.read_bytes()
+    code, out, err = _run(capsys, *XOR, "--epochs", "3", "--seed", "1")
+    line = _one_error_line(err)
+    assert code == 2 and out == ""  # refused before training, not after
+    assert "runs/xor-tensor" in line and "--overwrite" in line and "--out" in line
+    assert model.read_bytes() == before
+
+
+def test_train_overwrite_replaces_the_earlier_run_and_says_so(in_tmp, capsys):
+    _run(capsys, *XOR, "--epochs", "2", "--out", "r")
+    before = (in_tmp / "r" / "model.npz").read_bytes()
+    code, out, _ = _run(capsys, *XOR, "--epochs", "2", "--seed", "1", "--out", "r", "--overwrite")
+    assert code == 0 and (in_tmp / "r" / "model.npz").read_bytes() != before
+    assert "replaced the earlier run" in out and f"wrote {Path('r') / 'model.npz'}" in out
+    assert load_model(in_tmp / "r" / "model.npz").checkpoint_metadata["seed"] == 1
+
+
+def test_train_says_where_it_wrote(in_tmp, capsys):
+    code, out, _ = _run(capsys, *XOR, "--epochs", "2")
+    assert code == 0 and f"wrote {Path('runs') / 'xor-tensor' / 'model.npz'}" in out
+
+
+def test_a_folder_of_a_diverged_run_counts_as_an_earlier_run(in_tmp, capsys):
+    # history.json and curves.png of a run that stopped: a new run asks before replacing them too.
+    (in_tmp / "r").mkdir()
+    (in_tmp / "r" / "history.json").write_text("{}\n")
+    code, _, err = _run(capsys, *XOR, "--epochs", "2", "--out", "r")
+    assert code == 2 and "history.json" in _one_error_line(err)
+
+
+def test_an_empty_existing_folder_is_used(in_tmp, capsys):
+    (in_tmp / "r").mkdir()
+    code, _, _ = _run(capsys, *XOR, "--epochs", "2", "--out", "r")
+    assert code == 0 and (in_tmp / "r" / "model.npz").is_file()
+
+
+@pytest.mark.parametrize("out", ["", "  "])
+def test_an_empty_out_is_an_error_not_the_default_folder(in_tmp, capsys, out):
+    code, _, err = _run(capsys, *XOR, "--epochs", "2", "--out", out)
+    assert code == 2 and "--out" in _one_error_line(err)
+    assert not (in_tmp / "runs").exists()
+
+
+def test_first_run_of_the_readme_command_on_a_fresh_folder(in_tmp, capsys):
+    code, out, err = _run(capsys, "train", "--quiet", "--epochs", "1")
+    assert code == 0 and (in_tmp / "runs" / "digits-tensor" / "model.npz").is_file()
+
+
+# ---------------------------------------------------------------------------
+# graph: full-width names, long flat chains, expressions starting with '-'.
+# ---------------------------------------------------------------------------
+
+def test_graph_folds_full_width_variable_names_like_the_expression(in_tmp, capsys):
+    code, out, err = _run(capsys, "graph", "ｘ+1", "ｘ=2")
+    assert code == 0, err
+    assert "= 3" in out.splitlines()[0] and "df/dx = 1" in out
+
+
+def test_graph_sums_a_thousand_terms(in_tmp, capsys):
+    expression = "+".join(["x"] * 1000)
+    code, out, err = _run(capsys, "graph", expression, "x=0.5")
+    assert code == 0, err
+    assert out.splitlines()[1] == "df/dx = 1000"
+
+
+@pytest.mark.parametrize("argv, first_line", [
+    (["graph", "-x*2", "x=3"], "f = -x*2 = -6"),
+    (["graph", "-x*2", "x=3", "-o", "g.dot"], "f = -x*2 = -6"),
+    (["graph", "-o", "g.dot", "-x*2", "x=3"], "f = -x*2 = -6"),
+    (["graph", "--rankdir", "TB", "-2*x", "x=3"], "f = -2*x = -6"),
+    (["graph", "--x", "x=3"], "f = --x = 3"),
+    (["graph", "-(x + 1)", "x=3"], "f = -(x + 1) = -4"),
+    (["graph", "--", "-x", "x=3"], "f = -x = -3"),
+    pytest.param(["graph", "-" * 1999 + "x", "x=3"], "f = " + "-" * 1999 + "x = -3", id="at-the-length-limit"),
+])
+def test_graph_takes_an_expression_starting_with_a_minus(in_tmp, capsys, argv, first_line):
+    code, out, err = _run(capsys, *argv)
+    assert code == 0, err
+    assert out.splitlines()[0] == first_line
+
+
+def test_graph_options_still_work_next_to_a_minus_expression(in_tmp, capsys):
+    code, _, err = _run(capsys, "graph", "-x", "x=1", "--output=g.dot", "--rankdir=TB")
+    assert code == 0, err
+    assert "rankdir=TB" in (in_tmp / "g.dot").read_text()
+    code, _, err = _run(capsys, "graph", "-x", "x=1", "--bogus")
+    assert code == 2 and "--bogus" in _one_error_line(err)
+
+
+def test_overwrite_with_a_diverging_run_leaves_no_earlier_model_behind(in_tmp, capsys):
+    _run(capsys, *XOR, "--epochs", "2", "--out", "r")
+    code, _, _ = _run(capsys, *XOR, "--epochs", "5", "--optimizer", "sgd", "--activation", "relu",
+                      "--lr", "1e100", "--out", "r", "--overwrite")
+    assert code == 1 and not (in_tmp / "r" / "model.npz").exists()  # no model of another run left
+    history = in_tmp / "r" / "history.json"  # written only if an epoch finished before the NaN
+    assert not history.exists() or json.loads(history.read_text())["stopped"]
+
+
+def test_a_run_appearing_in_the_folder_while_training_is_not_replaced(in_tmp, capsys, monkeypatch):
+    import microgradx.train
+    real_fit = microgradx.train.fit
+
+    def fit_while_another_run_saves(*args, **kwargs):
+        history = real_fit(*args, **kwargs)
+        (in_tmp / "r" / "model.npz").write_bytes(b"the other run's model")
+        return history
+    monkeypatch.setattr(microgradx.train, "fit", fit_while_another_run_saves)
+    code, _, err = _run(capsys, *XOR, "--epochs", "2", "--out", "r")
+    assert code == 2 and "while this one trained" in _one_error_line(err)
+    assert (in_tmp / "r" / "model.npz").read_bytes() == b"the other run's model"
+
+
+def test_a_graph_too_large_to_draw_prints_nothing_and_writes_nothing(in_tmp, capsys):
+    code, out, err = _run(capsys, "graph", "+".join(["x"] * 300), "x=1", "-o", "big.dot")
+    assert code == 2 and out == "" and "leave out -o" in _one_error_line(err)
+    assert not (in_tmp / "big.dot").exists()

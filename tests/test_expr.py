@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from hypothesis import given, strategies as st
 
-from microgradx.expr import ExpressionError, FUNCTIONS, build_expression, parse_assignment
+from microgradx.expr import ExpressionError, FUNCTIONS, build_expression, differentiate, parse_assignment
 
 
 def _grads(text, **values):
@@ -104,7 +105,8 @@ def test_long_flat_sum_builds():
 
 
 @pytest.mark.parametrize("text, expected", [("x=-2", ("x", -2.0)), (" y = 1e3 ", ("y", 1000.0)),
-                                            ("_a1=0.5", ("_a1", 0.5))])
+                                            ("_a1=0.5", ("_a1", 0.5)), ("ｘ=2", ("x", 2.0)),
+                                            ("ﬁ=1", ("fi", 1.0))])
 def test_assignment_parses(text, expected):
     assert parse_assignment(text) == expected
 
@@ -123,3 +125,59 @@ def test_arbitrary_text_either_builds_or_raises_expression_error(text):
         build_expression(text, {"x": 1.5, "y": -0.5})
     except ExpressionError:
         pass
+
+
+def test_variable_names_are_folded_as_python_folds_the_expression():
+    # Python's parser NFKC-normalises identifiers, so the names given must be folded the same way.
+    name, value = parse_assignment("ｘ=2")
+    out, leaves = build_expression("ｘ + 1", {name: value})
+    out.backward()
+    assert out.data == 3.0 and leaves["x"].grad == 1.0
+
+
+@pytest.mark.parametrize("text, value, grad", [
+    ("+".join(["x"] * 1000), 1000.0, 1000.0),        # left-associative: long, not deep
+    ("*".join(["x"] * 1000), 1.0, 1000.0),
+    ("-".join(["x"] * 1000), -998.0, -998.0),
+    ("-" * 1999 + "x", -1.0, -1.0),                  # 1999 nested unary minuses (the length limit)
+    ("**".join(["x"] * 500), 1.0, 1.0),              # right-associative: really nested
+])
+def test_long_chains_build_without_recursion_limits(text, value, grad):
+    out, leaves = build_expression(text, {"x": 1.0})
+    out.backward()
+    assert out.data == value and leaves["x"].grad == grad
+
+
+def test_a_long_chain_of_signs_on_a_literal_is_still_one_constant_leaf():
+    out, _ = build_expression("-" * 1999 + "2", {})
+    assert out.data == -2.0 and out.is_leaf
+
+
+def test_a_literal_that_overflows_to_inf_is_refused():
+    with pytest.raises(ExpressionError, match="1e999 is too large for a float"):
+        build_expression("sin(1e999)", {})
+
+
+@pytest.mark.parametrize("text, values, message", [
+    ("log(x)", {"x": 0.0}, "log(x) is -inf at x=0"),
+    ("exp(x) - exp(x)", {"x": 1000.0}, "exp(x) is inf at x=1000"),
+    ("x / y", {"x": 1.0, "y": 0.0}, "x / y is inf at x=1, y=0"),
+    ("x ** 0.5", {"x": -1.0}, "x ** 0.5 is nan at x=-1"),
+    ("sqrt(x)", {"x": 0.0}, "df/dx is not finite at x=0"),
+    ("1e308 * 10", {}, "1e308 * 10 is inf"),
+])
+def test_differentiate_refuses_values_and_gradients_that_are_not_finite(text, values, message):
+    with pytest.raises(ExpressionError, match=re.escape(message)):
+        differentiate(text, values)
+
+
+def test_differentiate_returns_the_graph_with_its_gradients():
+    out, leaves = differentiate("(x + y) * z", {"x": -2.0, "y": 5.0, "z": -4.0})
+    assert out.data == -12.0 and {n: v.grad for n, v in leaves.items()} == {"x": -4.0, "y": -4.0, "z": 3.0}
+
+
+def test_a_long_sub_expression_is_shortened_in_the_message():
+    text = "log(" + "+".join(["x"] * 300) + " - 300)"
+    with pytest.raises(ExpressionError) as error:
+        differentiate(text, {"x": 1.0})
+    assert len(str(error.value)) < 200 and "is -inf at x=1" in str(error.value)
