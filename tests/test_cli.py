@@ -257,7 +257,7 @@ _BAD_INVOCATIONS = [
     (["graph", "sqrt(x)", "x=0"], "x=0"),
     (["graph", "x ** y", "x=-8", "y=0.5"], "x=-8"),
     (["graph", "1e308 * 10"], "inf"),
-    (["graph", "+".join(["x"] * 300), "x=1", "-o", "big.dot"], "more than 500 boxes"),
+    (["graph", "+".join(["x"] * 600), "x=1", "-o", "big.dot"], "more than 500 boxes"),
     (["eval", "{xor}", "--data", "spirals"], "2 outputs but spirals has 3 classes"),
     (["eval", "{spirals}", "--data", "xor"], "3 outputs but xor has 2 classes"),
     (["eval", "{xor}", "--data", "digits"], "takes 2 inputs but digits has 64 features"),
@@ -470,6 +470,6 @@ def test_a_run_appearing_in_the_folder_while_training_is_not_replaced(in_tmp, ca
 
 
 def test_a_graph_too_large_to_draw_prints_nothing_and_writes_nothing(in_tmp, capsys):
-    code, out, err = _run(capsys, "graph", "+".join(["x"] * 300), "x=1", "-o", "big.dot")
+    code, out, err = _run(capsys, "graph", "+".join(["x"] * 600), "x=1", "-o", "big.dot")
     assert code == 2 and out == "" and "leave out -o" in _one_error_line(err)
     assert not (in_tmp / "big.dot").exists()
