@@ -217,3 +217,19 @@ def test_composites_are_drawn_as_written_and_expand_on_request():
     # the same gradients either way
     assert as_written.state(-1).grads["n0-grad"] == expanded.state(-1).grads["n0-grad"]
     assert all(node.grad == 0.0 for node in as_written.order)
+
+
+def test_tensor_networks_and_losses_name_their_nodes_too():
+    from microgradx.nn import TensorMLP
+    from microgradx.nn.functional import softmax_cross_entropy
+    net = TensorMLP(2, [16, 3], activation="tanh", seed=0)
+    loss = softmax_cross_entropy(net(Tensor(np.ones((4, 2)), label="x")), [0, 1, 2, 0])
+    names = Stepper(loss).names
+    assert {"Θ⁽¹⁾", "θ₀⁽¹⁾", "z⁽¹⁾", "a⁽¹⁾", "Θ⁽²⁾", "ŷ"} <= set(names) and names[-1] == "ε"
+    assert net.layers[0].caption == "layer 1: z⁽¹⁾ = Θ⁽¹⁾a⁽⁰⁾, a⁽¹⁾ = tanh(z⁽¹⁾)   Θ⁽¹⁾: 16×3"
+
+
+def test_the_wb_notation_is_one_option_away():
+    net = MLP(2, [2, 1], activation="tanh", seed=0, notation="Wb")
+    names = Stepper(net([0.5, -1.0])).names
+    assert {"W1[1,1]", "b1[1]", "z1[1]", "h1[2]", "ŷ"} <= set(names)

@@ -15,7 +15,8 @@ score with every target and average an (n, n) matrix).
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+import functools
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -23,6 +24,17 @@ from ..tensor import Tensor
 from ..tensor_ops import softmax_cross_entropy_op
 
 __all__ = ["softmax_cross_entropy", "pixel_cross_entropy", "mse_loss", "logistic_loss", "hinge_loss", "l2_penalty"]
+
+
+def _named_epsilon(loss: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """Label the loss node ε, the lecture's name for it (drawings and captions show it)."""
+    @functools.wraps(loss)
+    def named(*args: Any, **kwargs: Any) -> Tensor:
+        out = loss(*args, **kwargs)
+        if isinstance(out, Tensor) and out._op:
+            out.label = "ε"
+        return out
+    return named
 
 
 def _targets(y: Any, scores: Tensor, loss: str) -> np.ndarray:
@@ -37,6 +49,7 @@ def _targets(y: Any, scores: Tensor, loss: str) -> np.ndarray:
                      f"of the scores' shape (or (n,) targets for (n, 1) scores)")
 
 
+@_named_epsilon
 def softmax_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
     """Mean over the batch of ``-log softmax(z_n)_{y_n}``, fused (one graph node).
 
@@ -70,6 +83,7 @@ def softmax_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
     return logits._unary(softmax_cross_entropy_op(labels, classes))
 
 
+@_named_epsilon
 def pixel_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
     """Mean over every pixel of every image of ``-log softmax(z[n, :, i, j])_{y[n, i, j]}``.
 
@@ -102,6 +116,7 @@ def pixel_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
     return softmax_cross_entropy(rows, labels.reshape(-1))
 
 
+@_named_epsilon
 def mse_loss(prediction: Tensor, target: Any) -> Tensor:
     """Mean squared error ``(1/n) sum_i (p_i - t_i)^2`` over every element;  d/dp_i = 2 (p_i - t_i) / n."""
     target = _targets(target, prediction, "mse_loss")
@@ -109,6 +124,7 @@ def mse_loss(prediction: Tensor, target: Any) -> Tensor:
     return (diff * diff).mean()
 
 
+@_named_epsilon
 def hinge_loss(scores: Tensor, y: Any) -> Tensor:
     """Mean of ``max(0, 1 - y s)`` with labels ``y`` in {-1, +1};  d/ds = -y/n where ``y s < 1``."""
     y = _targets(y, scores, "hinge_loss")
@@ -117,6 +133,7 @@ def hinge_loss(scores: Tensor, y: Any) -> Tensor:
     return (scores * -y + 1.0).relu().mean()
 
 
+@_named_epsilon
 def logistic_loss(scores: Tensor, y: Any) -> Tensor:
     """Mean binary cross-entropy of logits ``s`` for targets ``y`` in [0, 1].
 

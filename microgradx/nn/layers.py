@@ -28,6 +28,7 @@ from ..ops import CONSTANT, RELU, SIGMOID, TANH
 from ..tensor_ops import MATMUL_NT, linear_op
 from .init import activate, check_activation, layer_plan, make_rng, sample_weights
 from .module import Module
+from .notation import notation as _notation
 
 __all__ = ["Linear", "Sequential", "TensorMLP", "ReLU", "Tanh", "Sigmoid", "Identity", "activation_module"]
 
@@ -97,7 +98,18 @@ class Linear(Module):
         source = make_rng(seed, rng)
         self.weight = Tensor(sample_weights(nout, nin, self.activation, source), dtype=dtype)
         self.bias = Tensor(np.zeros(nout), dtype=dtype)
+        self.name_nodes()
 
+    def name_nodes(self, layer: int = 1, *, output: bool = False, notation: str = "lecture") -> None:
+        """Label the weights Θ⁽ˡ⁾ (bias θ₀⁽ˡ⁾, its column 0 in the lecture) and what each call
+        computes, z⁽ˡ⁾ and a⁽ˡ⁾ (ŷ for the output layer); set :attr:`caption` for drawings."""
+        names = _notation(notation)
+        self.weight.label = names.matrix(layer)
+        self.bias.label = names.bias(layer, 0, single=True)
+        z = names.vector("z", layer)
+        self._names = ("ŷ" if output and self.activation == "linear" else z,
+                       "ŷ" if output else names.vector("a", layer))
+        self.caption = names.layer_caption(layer, self.nin, self.nout, self.activation, output)
     @property
     def nin(self) -> int:
         return self.weight.shape[1]
@@ -113,13 +125,19 @@ class Linear(Module):
             if x.shape[1] != w.data.shape[1]:
                 raise ValueError(f"Linear({self.nin}, {self.nout}): input of shape {x.shape} must "
                                  f"have {self.nin} columns")
-            return w._binary(linear_op(x, _FUSED.get(self.activation)), b)
+            out = w._binary(linear_op(x, _FUSED.get(self.activation)), b)
+            out.label = self._names[1] if self.activation in _FUSED else self._names[0]
+            return out
         x = _as_input(x, w.dtype)
         if x.shape[-1:] != (self.nin,):
             raise ValueError(f"Linear({self.nin}, {self.nout}): input of shape {x.shape} must "
                              f"end in {self.nin} features")
         z = (x._binary(MATMUL_NT, w) if x.ndim == 2 else x @ w.T) + b
-        return activate(z, self.activation)
+        z.label = self._names[0]
+        out = activate(z, self.activation)
+        if out is not z:
+            out.label = self._names[1]
+        return out
 
     def __repr__(self) -> str:
         act = "" if self.activation == "linear" else f", activation={self.activation!r}"
@@ -157,12 +175,18 @@ class TensorMLP(Module):
 
     def __init__(self, nin: int, nouts: Sequence[int], *, activation: str = "relu",
                  seed: int | None = None, rng: random.Random | None = None,
-                 dtype: Any = np.float64) -> None:
+                 dtype: Any = np.float64, notation: str = "lecture") -> None:
         plan = layer_plan(nin, nouts, activation, "TensorMLP")
         source = make_rng(seed, rng)
         self.activation = activation
         self.layers = [Linear(fan_in, fan_out, rng=source, dtype=dtype, activation=act)
                        for fan_in, fan_out, act in plan]
+        self.name_nodes(notation)
+
+    def name_nodes(self, notation: str = "lecture") -> None:
+        """Name every layer's nodes in ``notation`` (``"lecture"``: Θ⁽ˡ⁾, z⁽ˡ⁾, a⁽ˡ⁾, ŷ; or ``"Wb"``)."""
+        for l, layer in enumerate(self.layers, start=1):
+            layer.name_nodes(l, output=l == len(self.layers), notation=notation)
 
     @property
     def sizes(self) -> list[int]:

@@ -55,7 +55,7 @@ def number(x: Any, fmt: str | None = None, *, latex: bool = False) -> str:
     """
     if np.ndim(x):
         return "array " + shape_text(x)
-    if hasattr(x, "data") and not isinstance(x, (float, int, np.generic)):
+    if hasattr(x, "_op"):
         x = x.data  # a gradient recorded with create_graph=True is a node
     value = float(x)
     if fmt is not None:
