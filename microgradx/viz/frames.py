@@ -19,7 +19,7 @@ per-frame data.  Captions say each step in the lecture's notation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -48,7 +48,6 @@ class Frame:
     values: tuple = ()              # nodes whose value appears in this frame
     grads: tuple = ()
     sent: tuple = ()
-    extra: dict = field(default_factory=dict)
 
 
 class _Writer:

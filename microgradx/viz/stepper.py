@@ -21,6 +21,8 @@ import os
 import tempfile
 from typing import Any
 
+import numpy as np
+
 from ..autograd import backward_steps, default_seed, topological_order
 from .dot import (build_layout, check_size, dot_source, grad_text, node_fields, op_symbol, to_svg,
                   value_text)
@@ -271,9 +273,8 @@ class Stepper:
         for frame in self.frames:
             for e, contribution in frame.sent:
                 eid = self.layout.edge[e]
-                if eid and not eid.startswith("d"):
-                    labels[eid] = number(contribution, self.fmt) if not hasattr(contribution, "shape") \
-                        or not contribution.shape else ""
+                if eid and not eid.startswith("d"):  # group-to-group arrows carry no number
+                    labels[eid] = "" if np.ndim(contribution) else number(contribution, self.fmt)
         return texts, labels
 
     def _render(self) -> Picture:
