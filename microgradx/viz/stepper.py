@@ -34,7 +34,7 @@ from .picture import FrameState, Picture
 __all__ = ["Stepper", "FramePicture"]
 
 _FIT = (1000.0, 600.0)   # the drawing area of a 1024x768 projector page, CSS px
-_AUTO_LIMIT = 200        # above this many nodes, "auto" lays out left to right without trying both
+_AUTO_LIMIT = 200        # above this many boxes, "auto" lays out left to right without trying both
 
 
 class FramePicture:
@@ -280,8 +280,9 @@ class Stepper:
     def _render(self) -> Picture:
         texts, labels = self._texts()
         self.layout.fields = node_fields(self.order, self.names)
+        boxes = len(set(self.layout.box))
         choices = [self._rankdir] if self._rankdir != "auto" else (
-            ["LR", "TB"] if len(self.order) <= _AUTO_LIMIT else ["LR"])
+            ["LR", "TB"] if boxes <= _AUTO_LIMIT else ["LR"])
         best = None
         for rankdir in choices:
             self.layout.rankdir = rankdir
