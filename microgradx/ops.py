@@ -113,10 +113,12 @@ class Op(str):
     def __repr__(self) -> str:
         return f"Op({self.name!r}, symbol={str(self)!r})"
 
-    # Ops are compared and hashed by identity: two ops may share a symbol.
-    __eq__ = object.__eq__
-    __ne__ = object.__ne__
-    __hash__ = object.__hash__
+    # An Op equals its symbol and hashes like it (``node._op == '+'`` and ``node._op in {'+'}``
+    # agree, as Python's contract asks).  Code that must tell two ops with one symbol apart
+    # (a Tensor's broadcasting ``+`` and the table's) compares them with ``is``.
+    __eq__ = str.__eq__
+    __ne__ = str.__ne__
+    __hash__ = str.__hash__
 
     def __reduce__(self):  # an Op is a module-level singleton, not data
         raise TypeError(f"{self!r} is part of the op table and cannot be pickled")

@@ -164,3 +164,10 @@ def test_constructor_rejects_unknown_op_symbols_and_non_value_inputs():
 def test_a_leaf_given_an_op_symbol_is_rejected():
     with pytest.raises(ValueError, match="a leaf Value has no op"):
         Value(2.0, (), "tanh")
+
+
+def test_an_op_equals_its_symbol_and_hashes_like_it():
+    x = Value(2.0)
+    y = x + x
+    assert y._op == "+" and y._op in {"+"} and {"+": 1}[y._op] == 1
+    assert hash(y._op) == hash("+")
