@@ -338,9 +338,9 @@ class Tensor(Node):
         For a one-element Tensor the seed is 1; otherwise pass ``gradient``,
         d(objective)/d(self), of the same shape.  Leaves accumulate across
         calls.  ``create_graph=True`` records a graph of the gradients, so
-        they can be differentiated again; it works through the elementwise
-        rows, ``sum``, ``mean``, ``reshape``, ``transpose``, 2-d matmul and
-        matmul_nt (the other matrix rows raise NotImplementedError).
+        they can be differentiated again; it works through every row of
+        :mod:`microgradx.tensor_ops` (conv2d and the pools raise
+        NotImplementedError).
         """
         if gradient is None:
             if self.data.size != 1:
