@@ -338,9 +338,11 @@ class Tensor(Node):
         For a one-element Tensor the seed is 1; otherwise pass ``gradient``,
         d(objective)/d(self), of the same shape.  Leaves accumulate across
         calls.  ``create_graph=True`` records a graph of the gradients, so
-        they can be differentiated again; it works through every row of
-        :mod:`microgradx.tensor_ops` (conv2d and the pools raise
-        NotImplementedError).
+        they can be differentiated again; it works through the elementwise
+        rows and every matrix row: ``sum``, ``mean``, ``max``, ``reshape``,
+        ``transpose``, indexing, concatenate/stack, where, maximum, ``clip``,
+        (log_)softmax, the cross-entropy, matmul in every form and matmul_nt
+        (conv2d and the pools raise NotImplementedError).
         """
         if gradient is None:
             if self.data.size != 1:
