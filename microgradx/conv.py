@@ -60,8 +60,9 @@ __all__ = [
 # Ops: the constants live in the op (cached per constant), inputs are nodes.
 # ---------------------------------------------------------------------------
 
-def _first_order(name: str, g: Any) -> None:
-    if not isinstance(g, np.ndarray):
+def _first_order(name: str, *values: Any) -> None:
+    """Refuse a recording pass: ``g`` or an input that is a node, not an array."""
+    if not all(isinstance(v, np.ndarray) for v in values):
         raise NotImplementedError(
             f"{name}: create_graph=True (higher-order gradients) is not supported through this "
             "op; differentiate once")
@@ -88,7 +89,7 @@ def conv2d_op(stride: Pair, padding: Pair, dilation: Pair) -> Op:
         return (patches @ _weight_matrix(w).T).reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
 
     def vjp(g, out, x, w):
-        _first_order("conv2d", g)
+        _first_order("conv2d", g, x, w)  # dx depends on w: a constant g is not enough
         patches = saved[1] if saved and saved[0] is x else None
         return conv2d_backward(g, x, w, stride, padding, dilation, patches=patches)
 

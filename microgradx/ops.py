@@ -213,7 +213,9 @@ def _array_exp(x):
 # ---------------------------------------------------------------------------
 
 def _is_number(x: Any) -> bool:
-    return isinstance(x, (float, int))
+    # Exact types: a NumPy scalar (np.float64 subclasses float) takes the array path and keeps
+    # its type, so a Tensor's 0-d gradients never turn into Python floats.
+    return type(x) in (float, int, bool)
 
 
 def _is_array(x: Any) -> bool:

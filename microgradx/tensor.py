@@ -361,8 +361,10 @@ class Tensor(Node):
         d(objective)/d(self), of the same shape.  Leaves accumulate across
         calls.  ``create_graph=True`` records a graph of the gradients, so
         they can be differentiated again; it works through the elementwise
-        rows, ``sum``, ``mean``, ``reshape``, ``transpose``, 2-d matmul and
-        matmul_nt (the other matrix rows raise NotImplementedError).
+        rows and every matrix row: ``sum``, ``mean``, ``max``, ``reshape``,
+        ``transpose``, indexing, concatenate/stack, where, maximum, ``clip``,
+        (log_)softmax, the cross-entropy, matmul in every form and matmul_nt
+        (conv2d and the pools raise NotImplementedError).
         """
         if self._op is UNTRACKED:
             self._check_backward()

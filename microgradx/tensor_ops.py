@@ -70,13 +70,21 @@ def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
     return tuple(sorted(out))
 
 
-def _arrays_only(name: str, *values: Any) -> None:
-    """Matrix rows differentiate once: their rules need raw arrays, not graph nodes."""
-    for v in values:
-        if not isinstance(v, (np.ndarray, np.generic, float, int)):
-            raise NotImplementedError(
-                f"{name}: create_graph=True (higher-order gradients) is not supported through "
-                f"this op; differentiate once, or build the function from elementwise ops")
+def _is_node(v: Any) -> bool:
+    """True for a graph node: ``backward(create_graph=True)`` hands rules nodes, not arrays."""
+    return hasattr(v, "_op")
+
+
+def _node_seed(g: Any, out: Any) -> Any:
+    """``g`` as a node shaped like the node ``out``.
+
+    A recording pass may hand a rule a plain seed (``grad``'s 1.0) or a
+    constant array (a rule that does not depend on its inputs); the rules on
+    nodes below need a node, so such a ``g`` becomes a constant leaf.
+    """
+    if _is_node(g):
+        return g
+    return out._lift(np.broadcast_to(np.asarray(g, dtype=out.dtype), out.shape))
 
 
 # ---------------------------------------------------------------------------
@@ -85,9 +93,10 @@ def _arrays_only(name: str, *values: Any) -> None:
 
 def _matmul_vjp(g, out, a, b):
     """C = A B:  dA = G B^T,  dB = A^T G (batched: summed over broadcast batch axes)."""
+    if _is_node(out):
+        return _matmul_vjp_nodes(_node_seed(g, out), a, b)
     if a.ndim == 2 and b.ndim == 2:
         return g @ b.T, a.T @ g
-    _arrays_only("matmul", g, a, b)
     if a.ndim == 1 and b.ndim == 1:  # inner product: a scalar
         return g * b, g * a
     # Promote 1-d operands as numpy does (row vector on the left, column on the right).
@@ -114,6 +123,8 @@ def _matmul_nt_vjp(g, out, a, w):
     """C = A W^T (a dense layer, W stored as (out, in)):  dA = G W,  dW = G^T A.
 
     Only ``@`` and ``.T``: the same products serve arrays and nodes (higher order)."""
+    if _is_node(out):
+        g = _node_seed(g, out)
     return g @ w, g.T @ a
 
 
@@ -143,7 +154,8 @@ def linear_op(x: np.ndarray, activation: Op | None = None) -> Op:
         return z if activation is None else activation.forward(z)
 
     def vjp(g, out, w, b):
-        _arrays_only("linear", g)
+        if _is_node(out):  # higher order: the same rule on nodes (out stands in for z, see above)
+            g = _node_seed(g, out)
         if activation is not None:
             (g,) = activation.vjp(g, out, out)
         return g.T @ x, g.sum(axis=0)
@@ -204,7 +216,8 @@ def max_op(axis: tuple[int, ...] | None, keepdims: bool) -> Op:
         return x.max(axis=axis, keepdims=keepdims)
 
     def vjp(g, out, x):
-        _arrays_only("max", g)
+        if _is_node(out):
+            return (_max_vjp_nodes(_node_seed(g, out), out, x, axis, keepdims),)
         winners = x == _expand(out, axis, keepdims, x.ndim)
         ties = np.sum(winners, axis=axis, keepdims=True, dtype=x.dtype)  # counts in x's dtype: no promotion
         share = winners / ties
@@ -264,7 +277,8 @@ def getitem_op(index: Any) -> Op:
         return x[index]
 
     def vjp(g, out, x):
-        _arrays_only("getitem", g)
+        if _is_node(out):
+            return (_node_seed(g, out)._unary(_scatter_op(index, basic, x.shape)),)
         dx = np.zeros(x.shape, np.result_type(x, g))
         if basic:
             dx[index] = g
@@ -283,7 +297,8 @@ def concat_op(axis: int) -> Op:
         return np.concatenate((a, b), axis=axis)
 
     def vjp(g, out, a, b):
-        _arrays_only("concatenate", g)
+        if _is_node(out):
+            return _split_nodes(_node_seed(g, out), axis, a.shape[axis])
         ga, gb = np.split(g, [a.shape[axis]], axis=axis)
         return ga, gb
 
@@ -303,7 +318,8 @@ def where_op(condition: np.ndarray) -> Op:
         return np.where(cond, a, b)
 
     def vjp(g, out, a, b):
-        _arrays_only("where", g)
+        if _is_node(out):
+            return _where_vjp_nodes(_node_seed(g, out), cond, a, b)
         g = np.asarray(g, out.dtype)
         zero = np.zeros((), g.dtype)
         return (_in_dtype_of(a, unbroadcast(np.where(cond, g, zero), a.shape)),
@@ -314,7 +330,8 @@ def where_op(condition: np.ndarray) -> Op:
 
 def _maximum_vjp(g, out, a, b):
     """max(a, b): g goes to the larger input; at a tie each gets half (the subgradient midpoint)."""
-    _arrays_only("maximum", g)
+    if _is_node(out):
+        return _maximum_vjp_nodes(_node_seed(g, out), a, b)
     g = np.asarray(g, out.dtype)
     share_a = (a > b) + np.asarray(0.5, g.dtype) * (a == b)  # in g's dtype: float32 stays float32
     return (_in_dtype_of(a, unbroadcast(g * share_a, a.shape)),
@@ -333,7 +350,8 @@ def clip_op(low: float | None, high: float | None) -> Op:
         return np.clip(x, low, high)
 
     def vjp(g, out, x):
-        _arrays_only("clip", g)
+        if _is_node(out):  # d/dx is the same mask: 1 where clipping leaves x unchanged
+            return (_node_seed(g, out) * (np.clip(x.data, low, high) == x.data),)
         inside = np.ones(x.shape, bool)
         if low is not None:
             inside &= x >= low
@@ -362,7 +380,9 @@ def log_softmax_op(axis: int) -> Op:
         return _log_softmax(x, axis)
 
     def vjp(g, out, x):
-        _arrays_only("log_softmax", g)
+        if _is_node(out):  # the same formula on nodes: out.exp() is softmax(x), differentiable
+            g = _node_seed(g, out)
+            return (g - out.exp() * g.sum(axis=axis, keepdims=True),)
         return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
 
     return Op("log_softmax", name=f"log_softmax[axis={axis}]", arity=1, forward=forward, vjp=vjp,
@@ -404,7 +424,8 @@ def softmax_cross_entropy_op(labels: np.ndarray, classes: int) -> Op:
                           dtype=x.dtype)
 
     def vjp(g, out, x):
-        _arrays_only("softmax_cross_entropy", g)
+        if _is_node(out):
+            return (_cross_entropy_vjp_nodes(_node_seed(g, out), x, labels),)
         if not saved:
             forward(x)
         e, total = saved
@@ -415,3 +436,94 @@ def softmax_cross_entropy_op(labels: np.ndarray, classes: int) -> Op:
 
     return Op("CE", name="softmax_cross_entropy", arity=1, forward=forward, vjp=vjp,
               doc="mean softmax cross-entropy with integer labels")
+
+
+# ---------------------------------------------------------------------------
+# Higher order: the rules on nodes
+#
+# Under ``backward(create_graph=True)`` a rule receives nodes (``g``, ``out``
+# and the inputs) and must return nodes whose graphs record how the gradient
+# depends on them.  Each function below is its row's rule written with Tensor
+# operations only (matmul, transpose, reshape, sum, getitem, where, ...), so
+# differentiating the gradient runs these same rules again, to any order.
+# Masks (which element was the max, which side of a clip) are constants: they
+# are piecewise constant in the inputs, with derivative 0 almost everywhere.
+# ---------------------------------------------------------------------------
+
+def _swap_last_two(t: Any) -> Any:
+    """The matrix transpose of every matrix in a stack: axes (..., m, n) -> (..., n, m)."""
+    return t.transpose(tuple(range(t.ndim - 2)) + (t.ndim - 1, t.ndim - 2))
+
+
+def _matmul_vjp_nodes(g, a, b):
+    """dA = G B^T, dB = A^T G on nodes, every matmul form.
+
+    A 1-d ``a`` is the row matrix (1, k) and a 1-d ``b`` the column (k, 1), as
+    NumPy promotes them; ``g`` gets the size-1 axes the product dropped, and
+    the batch axes that broadcasting added are summed away (:func:`unbroadcast`).
+    """
+    a2 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
+    b2 = b.reshape(b.shape + (1,)) if b.ndim == 1 else b
+    batch = g.shape[:g.ndim - (a.ndim > 1) - (b.ndim > 1)]
+    g2 = g.reshape(batch + (a2.shape[-2], b2.shape[-1]))
+    ga = unbroadcast(g2 @ _swap_last_two(b2), a2.shape).reshape(a.shape)
+    gb = unbroadcast(_swap_last_two(a2) @ g2, b2.shape).reshape(b.shape)
+    return ga, gb
+
+
+def _max_vjp_nodes(g, out, x, axis, keepdims):
+    """dx = g at the maxima (ties share it): g expanded back, times the constant share."""
+    winners = x.data == _expand(out.data, axis, keepdims, x.ndim)
+    share = winners / np.sum(winners, axis=axis, keepdims=True)
+    return _node_expand(g, axis, keepdims, x.ndim) * share
+
+
+def _scatter_op(index: Any, basic: bool, shape: tuple) -> Op:
+    """g -> zeros(shape) with g added at ``index``: the adjoint of ``x[index]``, so its rule
+    is ``g[index]`` (a gather) and the pair differentiates to any order."""
+
+    def forward(g):
+        dx = np.zeros(shape, g.dtype)
+        if basic:
+            dx[index] = g
+        else:
+            np.add.at(dx, index, g)
+        return dx
+
+    def vjp(g, out, picked):
+        if _is_node(out):
+            return (_node_seed(g, out)._unary(getitem_op(index)),)
+        return (np.asarray(g)[index],)
+
+    return Op("scatter", name="scatter", arity=1, forward=forward, vjp=vjp,
+              doc="zeros with g added at an index (the adjoint of getitem)")
+
+
+def _split_nodes(g, axis: int, first: int):
+    """The gradient of concatenate: g cut along ``axis`` at the first input's length."""
+    head = (slice(None),) * axis
+    return g[head + (slice(0, first),)], g[head + (slice(first, None),)]
+
+
+def _where_vjp_nodes(g, cond, a, b):
+    """where(cond, g, 0) to ``a`` and where(cond, 0, g) to ``b`` (a selection, not a product
+    with the mask, so an inf in the unselected branch's gradient stays out)."""
+    zero = g._lift(np.zeros((), g.dtype))
+    select = where_op(cond)
+    return (unbroadcast(g._binary(select, zero), a.shape),
+            unbroadcast(zero._binary(select, g), b.shape))
+
+
+def _maximum_vjp_nodes(g, a, b):
+    """g times the constant share of each side (1, 0 or a half at ties)."""
+    share_a = (a.data > b.data) + 0.5 * (a.data == b.data)
+    return unbroadcast(g * share_a, a.shape), unbroadcast(g * (1.0 - share_a), b.shape)
+
+
+def _cross_entropy_vjp_nodes(g, x, labels):
+    """dL/dx = (softmax(x) - onehot(y)) * g / N, with softmax = exp(log_softmax(x)) a node."""
+    n, classes = x.shape
+    onehot = np.zeros((n, classes), x.dtype)
+    onehot[np.arange(n), labels] = 1.0
+    probs = x._unary(log_softmax_op(1)).exp()
+    return (probs - onehot) * (g * (1.0 / max(n, 1)))
