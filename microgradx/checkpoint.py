@@ -475,6 +475,10 @@ def load_model(path: str | os.PathLike[str]) -> Any:
     built = {name: (np.shape(value), np.asarray(value).dtype) for name, value in model.state_dict().items()}
     _check_fit(path, engine, kind, shown, built, state)
     model.load_state_dict(state)
+    for name, array in model.state_dict().items():  # the promise: bit for bit, also in float32
+        if array.tobytes() != state[name].tobytes():
+            raise CheckpointError(f"{path}: parameter {name!r} holds values a {engine}/{kind} model with "
+                                  f"{shown} cannot store exactly (its dtype is narrower); the file is corrupted")
     try:
         model.checkpoint_metadata = header.get("metadata", {})
     except AttributeError:  # a slotted model class: metadata stays reachable via load_state

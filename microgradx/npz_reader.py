@@ -90,7 +90,10 @@ def parse_npy_header(prefix: bytes) -> NpyHeader:
     match = _NPY_HEADER.fullmatch(raw.decode("latin1"))
     if match is None:
         raise ArchiveError("NPY header is not the dict np.save writes for a numeric array")
-    dtype = np.dtype(match["descr"])
+    try:
+        dtype = np.dtype(match["descr"])
+    except TypeError:  # e.g. '<f0', '<i3'
+        raise ArchiveError(f"NPY dtype {match['descr']} is not a NumPy type") from None
     if dtype.kind not in "biuf":
         raise ArchiveError(f"NPY dtype {match['descr']} is not a plain numeric type")
     shape = tuple(int(size) for size in match["shape"].replace(",", " ").split())

@@ -667,3 +667,21 @@ def test_next_save_removes_temporaries_of_killed_saves_only(tmp_path):
         alive.wait(timeout=30)
     loaded, _ = load_state(path)
     assert loaded["layers.0.bias"].tobytes() == _state(1)["layers.0.bias"].tobytes()
+
+
+def test_float64_weights_in_a_file_claiming_float32_are_refused(tmp_path):
+    # Loading would round every weight to float32: not the saved model, so not loaded.
+    path = _header_edit(tmp_path, lambda h, a: h["arch"].update(dtype="float32"))
+    with pytest.raises(CheckpointError, match="cannot store exactly"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("descr", ["<f0", "<i3", "|b9"])
+def test_npy_dtypes_numpy_does_not_know_are_a_checkpoint_error(tmp_path, descr):
+    path = tmp_path / "m.npz"
+    save_state(path, _state())
+    entries = _entries(path)
+    entries["layers.0.bias.npy"] = entries["layers.0.bias.npy"].replace(b"'<f8'", f"'{descr}'".encode())
+    _write_zip(path, entries)
+    with pytest.raises(CheckpointError, match="not a NumPy type"):
+        load_state(path)
