@@ -42,6 +42,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from .atomic_file import atomic_write
+from .model_shapes import cnn_shapes, mlp_shapes, tensor_mlp_shapes
 from .npz_reader import MAX_NPY_HEADER_BYTES, ArchiveError, NpzArchive
 
 __all__ = [
@@ -118,84 +119,15 @@ def _tensor_mlp_arch(model: Any) -> dict[str, Any]:
     return dict(_mlp_arch(model), dtype=np.dtype(model.parameters()[0].data.dtype).name)
 
 
-def _count(arch: Mapping[str, Any], key: str, default: Any = None) -> int:
-    value = arch.get(key, default)
-    if type(value) is not int or value < 1:
-        raise ValueError(f"{key} must be a positive integer, not {reprlib.repr(value)}")
-    return value
-
-
-def _counts(arch: Mapping[str, Any], key: str, default: Any = None) -> list[int]:
-    values = arch.get(key, default)
-    if not isinstance(values, (list, tuple)) or not values or len(values) > 1000:
-        raise ValueError(f"{key} must be a non-empty list of positive integers, not {reprlib.repr(values)}")
-    return [_count({key: v}, key) for v in values]
-
-
-def _float_dtype(arch: Mapping[str, Any]) -> np.dtype:
-    name = arch.get("dtype", "float64")
-    if name not in ("float32", "float64"):
-        raise ValueError(f"dtype must be float32 or float64, not {reprlib.repr(name)}")
-    return np.dtype(name)
-
-
-# state_dict() holds float64 copies whatever the model computes in; the arch's dtype is checked only.
-_STATE_DTYPE = np.dtype(np.float64)
-
-
-def _mlp_shapes(arch: Mapping[str, Any]) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
-    """layers.{i}.weight (nout_i, nin_i) and layers.{i}.bias (nout_i,) of an MLP."""
-    dtype = _STATE_DTYPE
-    if not isinstance(arch.get("activation", "relu"), str):
-        raise ValueError(f"activation must be a name, not {reprlib.repr(arch.get('activation'))}")
-    sizes = [_count(arch, "nin"), *_counts(arch, "nouts")]
-    shapes = {}
-    for i, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
-        shapes[f"layers.{i}.weight"] = ((fan_out, fan_in), dtype)
-        shapes[f"layers.{i}.bias"] = ((fan_out,), dtype)
-    return shapes
-
-
-def _tensor_mlp_shapes(arch: Mapping[str, Any]) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
-    _float_dtype(arch)
-    return _mlp_shapes(arch)
-
-
-def _cnn_shapes(arch: Mapping[str, Any]) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
-    """SmallCNN's parameters; the layer indices follow its constructor (conv, relu[, pool]) blocks."""
-    _float_dtype(arch)
-    dtype = _STATE_DTYPE
-    side, previous = _count(arch, "image_size", 8), _count(arch, "in_channels", 1)
-    channels = _counts(arch, "channels", [32, 64])
-    shapes, index = {}, 0
-    for i, c in enumerate(channels):
-        shapes[f"layers.{index}.weight"] = ((c, previous, 3, 3), dtype)
-        shapes[f"layers.{index}.bias"] = ((c,), dtype)
-        index += 2
-        if side > 8 or i == len(channels) - 1:
-            if side < 2:
-                raise ValueError(f"image_size {arch.get('image_size')} is too small for {len(channels)} "
-                                 "pooled blocks")
-            index, side = index + 1, side // 2
-        previous = c
-    hidden, classes = _count(arch, "hidden", 128), _count(arch, "num_classes", 10)
-    index += 2  # Flatten, Dropout
-    shapes[f"layers.{index}.weight"] = ((hidden, previous * side * side), dtype)
-    shapes[f"layers.{index}.bias"] = ((hidden,), dtype)
-    shapes[f"layers.{index + 1}.weight"] = ((classes, hidden), dtype)
-    shapes[f"layers.{index + 1}.bias"] = ((classes,), dtype)
-    return shapes
-
-
 register_model("tensor", "mlp", "microgradx.nn.layers:TensorMLP",
                ("nin", "nouts", "activation", "dtype"), _tensor_mlp_arch,
-               _tensor_mlp_shapes)
+               tensor_mlp_shapes)
 register_model("scalar", "mlp", "microgradx.nn.scalar:MLP", ("nin", "nouts", "activation"), _mlp_arch,
-               _mlp_shapes)
+               mlp_shapes)
 # SmallCNN keeps its constructor arguments as attributes (channels as a list, dtype as its name).
 register_model("tensor", "cnn", "microgradx.nn.conv:SmallCNN",
                ("image_size", "channels", "hidden", "num_classes", "in_channels", "dropout", "dtype"),
-               state_shapes=_cnn_shapes)
+               state_shapes=cnn_shapes)
 
 
 def model_kinds() -> list[tuple[str, str]]:

@@ -14,12 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from microgradx import Value
 from microgradx import atomic_file, checkpoint
 from microgradx.checkpoint import (
-    CheckpointError, FORMAT_VERSION, HEADER_KEY, load_model, load_state, register_model,
-    save_model, save_state,
+    CheckpointError, FORMAT_VERSION, HEADER_KEY, _lookup, build_model, load_model, load_state,
+    register_model, save_model, save_state,
 )
 from microgradx.nn.module import Module
 
@@ -685,3 +687,36 @@ def test_npy_dtypes_numpy_does_not_know_are_a_checkpoint_error(tmp_path, descr):
     _write_zip(path, entries)
     with pytest.raises(CheckpointError, match="not a NumPy type"):
         load_state(path)
+
+
+# -- the predicted state_dict of each architecture is the built one ------------
+
+_sizes = st.lists(st.integers(1, 5), min_size=1, max_size=3)
+
+
+def _shapes_of(model):
+    return {name: (array.shape, array.dtype) for name, array in model.state_dict().items()}
+
+
+@settings(deadline=None, max_examples=25)
+@given(engine=st.sampled_from(["tensor", "scalar"]), nin=st.integers(1, 5), nouts=_sizes,
+       activation=st.sampled_from(["relu", "tanh", "linear"]))
+def test_predicted_mlp_state_is_the_built_one(engine, nin, nouts, activation):
+    arch = {"nin": nin, "nouts": nouts, "activation": activation}
+    assert _lookup(engine, "mlp").state_shapes(arch) == _shapes_of(build_model(engine, "mlp", **arch))
+
+
+@settings(deadline=None, max_examples=15)
+@given(image_size=st.integers(2, 12), channels=st.lists(st.integers(1, 3), min_size=1, max_size=3),
+       hidden=st.integers(1, 4), num_classes=st.integers(1, 4), in_channels=st.integers(1, 2),
+       dtype=st.sampled_from(["float32", "float64"]))
+def test_predicted_cnn_state_is_the_built_one(image_size, channels, hidden, num_classes, in_channels, dtype):
+    arch = {"image_size": image_size, "channels": channels, "hidden": hidden, "num_classes": num_classes,
+            "in_channels": in_channels, "dropout": 0.0, "dtype": dtype}
+    try:
+        model = build_model("tensor", "cnn", **arch)
+    except ValueError:  # too small for its pooled blocks: the prediction must refuse it too
+        with pytest.raises(ValueError):
+            _lookup("tensor", "cnn").state_shapes(arch)
+        return
+    assert _lookup("tensor", "cnn").state_shapes(arch) == _shapes_of(model)
