@@ -326,15 +326,15 @@ def _checked_params(source: Path, params: Any) -> dict[str, tuple[tuple[int, ...
         shape, dtype = spec.get("shape"), spec.get("dtype")
         if not isinstance(shape, list) or len(shape) > 32 or not all(
                 type(size) is int and 0 <= size < 2 ** 62 for size in shape):
-            raise CheckpointError(f"{source}: model header gives {name[:80]!r} the shape "
+            raise CheckpointError(f"{source}: model header gives {reprlib.repr(name)} the shape "
                                   f"{reprlib.repr(shape)}; the file is corrupted")
         if not isinstance(dtype, str) or not _DTYPE_TEXT.fullmatch(dtype):
-            raise CheckpointError(f"{source}: model header gives {name[:80]!r} the dtype "
+            raise CheckpointError(f"{source}: model header gives {reprlib.repr(name)} the dtype "
                                   f"{reprlib.repr(dtype)}, not a numeric type; the file is corrupted")
         try:
             checked[name] = (tuple(shape), np.dtype(dtype))
         except TypeError:
-            raise CheckpointError(f"{source}: model header gives {name[:80]!r} the unknown dtype "
+            raise CheckpointError(f"{source}: model header gives {reprlib.repr(name)} the unknown dtype "
                                   f"{dtype!r}; the file is corrupted") from None
     return checked
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+import reprlib
 import struct
 import zipfile
 import zlib
@@ -49,6 +50,15 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, Valu
 
 class ArchiveError(ValueError):
     """The archive is not a clean .npz of numeric arrays; the message says where and why."""
+
+
+_NAMES = reprlib.Repr()
+_NAMES.maxstring = 80
+
+
+def _show(name: str) -> str:
+    """An entry name for a message: quoted, escaped, at most ~80 characters (names come from the file)."""
+    return _NAMES.repr(name)
 
 
 def _describe(error: BaseException) -> str:
@@ -114,26 +124,26 @@ class NpzArchive:
             self._check_entry(info, file_size)
             name = info.filename[:-len(".npy")]
             if name in self._infos:
-                raise ArchiveError(f"entry {name!r} appears twice")
+                raise ArchiveError(f"entry {_show(name)} appears twice")
             self._infos[name] = info
 
     @staticmethod
     def _check_entry(info: zipfile.ZipInfo, file_size: int) -> None:
         name = info.filename
         if not name.endswith(".npy") or len(name) == len(".npy"):
-            raise ArchiveError(f"entry {name[:80]!r} is not an .npy array")
+            raise ArchiveError(f"entry {_show(name)} is not an .npy array")
         if info.flag_bits & 0x1:
-            raise ArchiveError(f"entry {name!r} is encrypted")
+            raise ArchiveError(f"entry {_show(name)} is encrypted")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise ArchiveError(f"entry {name!r} is compressed with method {info.compress_type}; "
+            raise ArchiveError(f"entry {_show(name)} is compressed with method {info.compress_type}; "
                                "only stored and deflated entries are read")
         if info.header_offset + info.compress_size > file_size:
-            raise ArchiveError(f"entry {name!r} extends past the end of the file")
+            raise ArchiveError(f"entry {_show(name)} extends past the end of the file")
         if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
-            raise ArchiveError(f"stored entry {name!r} declares {info.file_size} bytes but holds "
+            raise ArchiveError(f"stored entry {_show(name)} declares {info.file_size} bytes but holds "
                                f"{info.compress_size}")
         if info.file_size > _DEFLATE_MAX_RATIO * info.compress_size + 64:
-            raise ArchiveError(f"entry {name!r} declares {info.file_size} bytes, more than its "
+            raise ArchiveError(f"entry {_show(name)} declares {info.file_size} bytes, more than its "
                                f"{info.compress_size} compressed bytes can hold")
 
     def close(self) -> None:
@@ -158,7 +168,7 @@ class NpzArchive:
         """Refuse entry ``name`` unless its declared size fits ``nbytes`` of data plus an NPY header."""
         overhead = self._infos[name].file_size - nbytes
         if not 10 <= overhead <= 12 + MAX_NPY_HEADER_BYTES:
-            raise ArchiveError(f"entry {name!r} holds {self._infos[name].file_size} bytes, which does "
+            raise ArchiveError(f"entry {_show(name)} holds {self._infos[name].file_size} bytes, which does "
                                f"not fit {nbytes} data bytes and an NPY header")
 
     def read(self, name: str, *, dtype: np.dtype | None = None, shape: tuple[int, ...] | None = None,
@@ -178,17 +188,17 @@ class NpzArchive:
                 while filled < header.nbytes:
                     chunk = entry.read(min(_CHUNK, header.nbytes - filled))
                     if not chunk:
-                        raise ArchiveError(f"entry {name!r} is truncated")
+                        raise ArchiveError(f"entry {_show(name)} is truncated")
                     view[filled:filled + len(chunk)] = chunk
                     filled += len(chunk)
                 if entry.read(1):  # also what makes zipfile check the CRC
-                    raise ArchiveError(f"entry {name!r} holds more bytes than its shape needs")
+                    raise ArchiveError(f"entry {_show(name)} holds more bytes than its shape needs")
         except ArchiveError as error:
-            if name in str(error):
+            if _show(name) in str(error):
                 raise
-            raise ArchiveError(f"entry {name!r}: {error}") from None
+            raise ArchiveError(f"entry {_show(name)}: {error}") from None
         except _ZIP_ERRORS as error:
-            raise ArchiveError(f"entry {name!r} is truncated or corrupted ({_describe(error)})") from None
+            raise ArchiveError(f"entry {_show(name)} is truncated or corrupted ({_describe(error)})") from None
         return flat.view(header.dtype).reshape(header.shape, order="F" if header.fortran_order else "C")
 
     @staticmethod
@@ -208,11 +218,11 @@ class NpzArchive:
     def _check_header(name: str, info: zipfile.ZipInfo, header: NpyHeader, dtype: np.dtype | None,
                       shape: tuple[int, ...] | None, max_bytes: int | None) -> None:
         if dtype is not None and header.dtype != dtype or shape is not None and header.shape != shape:
-            raise ArchiveError(f"entry {name!r} is {header.dtype} {header.shape} but the model header "
+            raise ArchiveError(f"entry {_show(name)} is {header.dtype} {header.shape} but the model header "
                                f"says {dtype} {shape}")
         if max_bytes is not None and header.nbytes > max_bytes:
-            raise ArchiveError(f"entry {name!r} has {header.nbytes} data bytes, over the "
+            raise ArchiveError(f"entry {_show(name)} has {header.nbytes} data bytes, over the "
                                f"{max_bytes}-byte limit")
         if info.file_size != header.data_offset + header.nbytes:
-            raise ArchiveError(f"entry {name!r} holds {info.file_size - header.data_offset} data bytes "
+            raise ArchiveError(f"entry {_show(name)} holds {info.file_size - header.data_offset} data bytes "
                                f"but its shape {header.shape} of {header.dtype} needs {header.nbytes}")

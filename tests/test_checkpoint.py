@@ -720,3 +720,14 @@ def test_predicted_cnn_state_is_the_built_one(image_size, channels, hidden, num_
             _lookup("tensor", "cnn").state_shapes(arch)
         return
     assert _lookup("tensor", "cnn").state_shapes(arch) == _shapes_of(model)
+
+
+def test_a_long_entry_name_with_newlines_gives_one_short_line(tmp_path):
+    path = tmp_path / "m.npz"
+    save_state(path, _state())
+    entries = _entries(path)
+    entries["x\n" * 5000 + ".npy"] = entries["layers.0.bias.npy"]
+    _write_zip(path, entries)
+    with pytest.raises(CheckpointError) as caught:
+        load_state(path)
+    assert len(_one_line(caught.value)) < 400
