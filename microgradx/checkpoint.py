@@ -12,10 +12,14 @@ A model file holds, with ``allow_pickle=False`` (so loading one can never run co
 
 Saving writes a temporary file in the target's directory, flushes and fsyncs
 it, then ``os.replace``s it over the target: the old file is either fully
-there or fully replaced, never half-written.  Loading checks the header, every
-name, shape and dtype, and rebuilds the model from the architecture registry;
-anything wrong raises :class:`CheckpointError` with one sentence naming the
-file and the problem.
+there or fully replaced, never half-written (:mod:`microgradx.atomic_file`).
+
+Loading trusts nothing (:mod:`microgradx.npz_reader`): the JSON header (at most
+:data:`MAX_HEADER_BYTES`), every entry's declared size, the NPY header of each
+array and the zip CRC of every byte are checked, and the architecture is
+checked against the arrays' shapes *before* the model is built, so a file of
+a few KiB can never make loading allocate more than it holds.  Anything wrong
+raises :class:`CheckpointError` with one line naming the file and the problem.
 
 >>> from microgradx.nn import TensorMLP                      # doctest: +SKIP
 >>> save_model("digits.npz", TensorMLP(64, [32, 10], seed=0))  # doctest: +SKIP
@@ -26,26 +30,33 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
-import tempfile
-import zipfile
-import zlib
+import re
+import reprlib
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from .atomic_file import atomic_write
+from .model_shapes import cnn_shapes, mlp_shapes, tensor_mlp_shapes
+from .npz_reader import MAX_NPY_HEADER_BYTES, ArchiveError, NpzArchive
+
 __all__ = [
     "CheckpointError", "save_model", "load_model", "save_state", "load_state",
     "register_model", "build_model", "model_kinds", "describe_model",
-    "FORMAT_NAME", "FORMAT_VERSION", "HEADER_KEY",
+    "FORMAT_NAME", "FORMAT_VERSION", "HEADER_KEY", "MAX_HEADER_BYTES",
 ]
 
 FORMAT_NAME = "microgradx-model"
 FORMAT_VERSION = 1
 #: Archive entry holding the JSON header; no state_dict name can start with "__".
 HEADER_KEY = "__microgradx__"
+#: The JSON header (architecture, parameter list, metadata) may not be larger than this.
+MAX_HEADER_BYTES = 1 << 20
 
 
 class CheckpointError(ValueError):
@@ -66,6 +77,7 @@ class ModelKind:
     target: type | str  # the class, or "package.module:ClassName" to import on first use
     arch_fields: tuple[str, ...]
     describe: Callable[[Any], dict[str, Any]] | None = None  # model -> arch; default: attributes
+    state_shapes: Callable[[Mapping[str, Any]], dict[str, tuple[tuple[int, ...], np.dtype]]] | None = None
 
     def model_class(self) -> type:
         if isinstance(self.target, type):
@@ -78,15 +90,21 @@ _KINDS: dict[tuple[str, str], ModelKind] = {}
 
 
 def register_model(engine: str, kind: str, target: type | str, arch_fields: tuple[str, ...],
-                   describe: Callable[[Any], dict[str, Any]] | None = None) -> None:
+                   describe: Callable[[Any], dict[str, Any]] | None = None,
+                   state_shapes: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None) -> None:
     """Make ``(engine, kind)`` buildable as ``target(**arch, seed=seed)`` with ``arch`` keys ``arch_fields``.
 
     ``target`` is the model class or ``"module:ClassName"`` (imported on first
     use, so registering costs nothing).  ``describe(model)`` reads the
     constructor arguments back from a model; by default they are its
-    attributes of the same names.
+    attributes of the same names.  ``state_shapes(arch)`` predicts the
+    ``state_dict()`` as name -> (shape, dtype) without building anything (a
+    ValueError or TypeError for an impossible ``arch``); :func:`load_model`
+    compares it with the file's arrays before building, so an architecture in a
+    corrupted file cannot allocate more than the file holds.  Without it the
+    model is built first and compared afterwards.
     """
-    _KINDS[(engine, kind)] = ModelKind(engine, kind, target, tuple(arch_fields), describe)
+    _KINDS[(engine, kind)] = ModelKind(engine, kind, target, tuple(arch_fields), describe, state_shapes)
 
 
 def _mlp_arch(model: Any) -> dict[str, Any]:
@@ -102,11 +120,14 @@ def _tensor_mlp_arch(model: Any) -> dict[str, Any]:
 
 
 register_model("tensor", "mlp", "microgradx.nn.layers:TensorMLP",
-               ("nin", "nouts", "activation", "dtype"), _tensor_mlp_arch)
-register_model("scalar", "mlp", "microgradx.nn.scalar:MLP", ("nin", "nouts", "activation"), _mlp_arch)
+               ("nin", "nouts", "activation", "dtype"), _tensor_mlp_arch,
+               tensor_mlp_shapes)
+register_model("scalar", "mlp", "microgradx.nn.scalar:MLP", ("nin", "nouts", "activation"), _mlp_arch,
+               mlp_shapes)
 # SmallCNN keeps its constructor arguments as attributes (channels as a list, dtype as its name).
 register_model("tensor", "cnn", "microgradx.nn.conv:SmallCNN",
-               ("image_size", "channels", "hidden", "num_classes", "in_channels", "dropout", "dtype"))
+               ("image_size", "channels", "hidden", "num_classes", "in_channels", "dropout", "dtype"),
+               state_shapes=cnn_shapes)
 
 
 def model_kinds() -> list[tuple[str, str]]:
@@ -176,6 +197,10 @@ def save_state(path: str | os.PathLike[str], state: Mapping[str, np.ndarray],
 
     The header gains ``format``, ``version`` and ``params`` (name -> shape, dtype).
     Returns the path written.  Object arrays are refused: they would need pickle.
+    A failed save (no such folder, no permission, a directory in the way, disk
+    full) raises :class:`CheckpointError` naming ``path``; it leaves no temporary
+    file, and removes those that killed saves of the same file left behind
+    (see :mod:`microgradx.atomic_file`).
     """
     target = Path(path)
     arrays: dict[str, np.ndarray] = {}
@@ -193,87 +218,20 @@ def save_state(path: str | os.PathLike[str], state: Mapping[str, np.ndarray],
     full_header = dict(header or {})
     full_header.update(format=FORMAT_NAME, version=FORMAT_VERSION, params=params)
     try:
-        text = json.dumps(full_header, sort_keys=True, allow_nan=False)
+        text = json.dumps(full_header, sort_keys=True, allow_nan=False).encode("utf-8")
     except (TypeError, ValueError) as error:
         raise CheckpointError(f"model metadata must be plain JSON (numbers, strings, lists, "
                               f"dicts): {error}") from None
-    arrays[HEADER_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-
-    directory = target.parent if str(target.parent) else Path(".")
-    if not directory.is_dir():
-        raise CheckpointError(f"cannot save {target}: directory {directory} does not exist")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    if len(text) > MAX_HEADER_BYTES:
+        raise CheckpointError(f"cannot save {target}: its header (metadata and parameter list) is "
+                              f"{len(text)} bytes, over the {MAX_HEADER_BYTES}-byte limit; keep "
+                              "metadata small")
+    arrays[HEADER_KEY] = np.frombuffer(text, dtype=np.uint8)
     try:
-        with os.fdopen(fd, "wb") as file:
-            _write_archive(file, arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
-        os.replace(tmp_name, target)
-    except BaseException:
-        # Interrupted (error, Ctrl-C): the previous file is untouched; drop the partial one.
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_directory(directory)
+        atomic_write(target, lambda file: _write_archive(file, arrays))
+    except OSError as error:
+        raise CheckpointError(f"cannot save {target}: {error.strerror or _short(error)}") from None
     return target
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable on POSIX; directories cannot be opened on Windows.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-_READ_ERRORS = (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error)
-
-
-def load_state(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read ``(state, header)`` from a model file, validating format, names, shapes and dtypes."""
-    source = Path(path)
-    magic = b""
-    if not source.exists():
-        raise CheckpointError(f"{source}: no such model file")
-    if source.is_dir():
-        raise CheckpointError(f"{source}: is a directory, not a model file")
-    try:
-        with open(source, "rb") as file:
-            magic = file.read(4)
-        archive = np.load(source, allow_pickle=False)
-    except _READ_ERRORS as error:
-        if magic == b"PK\x03\x04":  # a zip archive's first bytes: ours or not, it is damaged
-            raise CheckpointError(f"{source}: model file is truncated or corrupted "
-                                  f"({_short(error)})") from None
-        raise CheckpointError(f"{source}: not a microgradx model file (not an .npz archive)") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise CheckpointError(f"{source}: not a microgradx model file (a single .npy array, "
-                              "not an .npz archive)")
-    with archive:
-        try:
-            header = _read_header(source, archive)
-            state = _read_arrays(source, archive, header["params"])
-        except CheckpointError:
-            raise
-        except _READ_ERRORS as error:
-            raise CheckpointError(f"{source}: model file is truncated or corrupted "
-                                  f"({_short(error)})") from None
-    return state, header
 
 
 def _short(error: BaseException) -> str:
@@ -281,54 +239,120 @@ def _short(error: BaseException) -> str:
     return (text[0] if text else type(error).__name__)[:160]
 
 
-def _read_header(source: Path, archive: Any) -> dict[str, Any]:
-    if HEADER_KEY not in archive.files:
+def _open_regular_file(source: Path) -> Any:
+    """``source`` opened for reading, or a CheckpointError; never blocks on a FIFO."""
+    try:
+        fd = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise CheckpointError(f"{source}: no such model file") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{source}: is a directory, not a model file") from None
+    except OSError as error:
+        raise CheckpointError(f"{source}: cannot be read ({error.strerror or _short(error)})") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        what = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, device or socket)"
+        raise CheckpointError(f"{source}: is {what}, not a model file")
+    return os.fdopen(fd, "rb")
+
+
+def load_state(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read ``(state, header)`` from a model file, validating format, names, shapes and dtypes.
+
+    Every entry is read to its end (so its zip CRC is checked), and every size
+    is checked against the header before anything is allocated; memory use is
+    the size of the arrays the file holds.  Any problem is a CheckpointError.
+    """
+    source = Path(path)
+    with _open_regular_file(source) as file:
+        size = os.fstat(file.fileno()).st_size
+        magic = file.read(6)
+        file.seek(0)
+        if magic == b"\x93NUMPY":
+            raise CheckpointError(f"{source}: not a microgradx model file (a single .npy array, "
+                                  "not an .npz archive)")
+        if magic[:4] != b"PK\x03\x04":  # a zip archive's first bytes
+            raise CheckpointError(f"{source}: not a microgradx model file (not an .npz archive)")
+        try:
+            with NpzArchive(file, size) as archive:
+                header = _read_header(source, archive)
+                params = _checked_params(source, header.get("params"))
+                return _read_arrays(source, archive, params), header
+        except ArchiveError as error:
+            raise CheckpointError(f"{source}: model file is truncated or corrupted: {error}") from None
+
+
+def _read_header(source: Path, archive: NpzArchive) -> dict[str, Any]:
+    if HEADER_KEY not in archive.names:
         raise CheckpointError(f"{source}: not a microgradx model file (an .npz without the "
                               f"{HEADER_KEY} header)")
-    raw = archive[HEADER_KEY]
+    declared = archive.declared_size(HEADER_KEY)
+    if declared > MAX_HEADER_BYTES + MAX_NPY_HEADER_BYTES:
+        raise CheckpointError(f"{source}: model header is {declared} bytes, over the "
+                              f"{MAX_HEADER_BYTES}-byte limit; the file is corrupted or not ours")
+    raw = archive.read(HEADER_KEY, max_bytes=MAX_HEADER_BYTES)
     if raw.dtype != np.uint8 or raw.ndim != 1:
         raise CheckpointError(f"{source}: model header has dtype {raw.dtype} and shape {raw.shape}, "
                               "expected 1-D uint8")
     try:
         header = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise CheckpointError(f"{source}: model header is not valid JSON; the file is corrupted") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+        found = header.get("format") if isinstance(header, dict) else None
         raise CheckpointError(f"{source}: not a microgradx model file (header format is "
-                              f"{header.get('format') if isinstance(header, dict) else None!r})")
+                              f"{reprlib.repr(found)})")
     version = header.get("version")
-    if version != FORMAT_VERSION:
-        raise CheckpointError(f"{source}: model file format version {version!r} is not supported "
-                              f"(this microgradx reads version {FORMAT_VERSION}); re-save it with "
-                              "a matching microgradx")
-    params = header.get("params")
-    if not isinstance(params, dict) or not all(
-            isinstance(p, dict) and isinstance(p.get("shape"), list) and isinstance(p.get("dtype"), str)
-            for p in params.values()):
-        raise CheckpointError(f"{source}: model header has no valid parameter list; the file is corrupted")
+    if version != FORMAT_VERSION or type(version) is not int:
+        raise CheckpointError(f"{source}: model file format version {reprlib.repr(version)} is not "
+                              f"supported (this microgradx reads version {FORMAT_VERSION}); re-save it "
+                              "with a matching microgradx")
     return header
 
 
-def _read_arrays(source: Path, archive: Any, params: dict[str, Any]) -> dict[str, np.ndarray]:
-    stored = set(archive.files) - {HEADER_KEY}
+_DTYPE_TEXT = re.compile(r"[<>|=]?[biuf][0-9]{1,2}")
+
+
+def _checked_params(source: Path, params: Any) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """The header's parameter list as name -> (shape, dtype), or a CheckpointError."""
+    problem = f"{source}: model header has no valid parameter list; the file is corrupted"
+    if not isinstance(params, dict):
+        raise CheckpointError(problem)
+    checked = {}
+    for name, spec in params.items():
+        if not name or name.startswith("__") or not isinstance(spec, dict):
+            raise CheckpointError(problem)
+        shape, dtype = spec.get("shape"), spec.get("dtype")
+        if not isinstance(shape, list) or len(shape) > 32 or not all(
+                type(size) is int and 0 <= size < 2 ** 62 for size in shape):
+            raise CheckpointError(f"{source}: model header gives {reprlib.repr(name)} the shape "
+                                  f"{reprlib.repr(shape)}; the file is corrupted")
+        if not isinstance(dtype, str) or not _DTYPE_TEXT.fullmatch(dtype):
+            raise CheckpointError(f"{source}: model header gives {reprlib.repr(name)} the dtype "
+                                  f"{reprlib.repr(dtype)}, not a numeric type; the file is corrupted")
+        try:
+            checked[name] = (tuple(shape), np.dtype(dtype))
+        except TypeError:
+            raise CheckpointError(f"{source}: model header gives {reprlib.repr(name)} the unknown dtype "
+                                  f"{dtype!r}; the file is corrupted") from None
+    return checked
+
+
+def _read_arrays(source: Path, archive: NpzArchive,
+                 params: dict[str, tuple[tuple[int, ...], np.dtype]]) -> dict[str, np.ndarray]:
+    stored = set(archive.names) - {HEADER_KEY}
     listed = set(params)
     if stored != listed:
         missing = sorted(listed - stored)
         extra = sorted(stored - listed)
         detail = "; ".join(part for part in (
-            f"missing {', '.join(missing)}" if missing else "",
-            f"unexpected {', '.join(extra)}" if extra else "") if part)
+            f"missing {reprlib.repr(', '.join(missing))[1:-1]}" if missing else "",
+            f"unexpected {reprlib.repr(', '.join(extra))[1:-1]}" if extra else "") if part)
         raise CheckpointError(f"{source}: arrays do not match the header ({detail})")
-    state = {}
-    for name in sorted(params):
-        array = archive[name]
-        want_shape = tuple(params[name]["shape"])
-        want_dtype = np.dtype(params[name]["dtype"])
-        if array.shape != want_shape or array.dtype != want_dtype:
-            raise CheckpointError(f"{source}: array {name!r} is {array.dtype} {array.shape} but the "
-                                  f"header says {want_dtype} {want_shape}; the file is corrupted")
-        state[name] = array
-    return state
+    for name, (shape, dtype) in params.items():  # every size, before any allocation
+        archive.check_size(name, math.prod(shape) * dtype.itemsize)
+    return {name: archive.read(name, dtype=dtype, shape=shape) for name, (shape, dtype) in sorted(params.items())}
 
 
 # ---------------------------------------------------------------------------
@@ -364,23 +388,43 @@ def load_model(path: str | os.PathLike[str]) -> Any:
     if not isinstance(engine, str) or not isinstance(kind, str) or not isinstance(arch, dict):
         raise CheckpointError(f"{path}: model header lacks engine, kind or arch; the file is corrupted")
     try:
+        spec = _lookup(engine, kind)
+    except CheckpointError as error:
+        raise CheckpointError(f"{path}: {error}") from None
+    shown = reprlib.repr(arch)
+    if spec.state_shapes is not None:  # before building: the arrays bound what building may cost
+        try:
+            planned = spec.state_shapes(arch)
+        except (TypeError, ValueError) as error:
+            raise CheckpointError(f"{path}: architecture {shown} is invalid ({_short(error)})") from None
+        _check_fit(path, engine, kind, shown, planned, state)
+    try:
         model = build_model(engine, kind, **arch)
     except CheckpointError as error:
         raise CheckpointError(f"{path}: {error}") from None
-    except (TypeError, ValueError) as error:
-        raise CheckpointError(f"{path}: architecture {arch} cannot be built ({_short(error)})") from None
-    expected = {name: np.asarray(value) for name, value in model.state_dict().items()}
-    if set(expected) != set(state):
-        raise CheckpointError(f"{path}: parameter names {sorted(state)} do not match a {engine}/{kind} "
-                              f"model's {sorted(expected)}")
-    for name, array in state.items():
-        want = expected[name]
-        if array.shape != want.shape or array.dtype != want.dtype:
-            raise CheckpointError(f"{path}: parameter {name!r} is {array.dtype} {array.shape} but a "
-                                  f"{engine}/{kind} model with {arch} needs {want.dtype} {want.shape}")
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as error:
+        raise CheckpointError(f"{path}: architecture {shown} cannot be built ({_short(error)})") from None
+    built = {name: (np.shape(value), np.asarray(value).dtype) for name, value in model.state_dict().items()}
+    _check_fit(path, engine, kind, shown, built, state)
     model.load_state_dict(state)
+    for name, array in model.state_dict().items():  # the promise: bit for bit, also in float32
+        if array.tobytes() != state[name].tobytes():
+            raise CheckpointError(f"{path}: parameter {name!r} holds values a {engine}/{kind} model with "
+                                  f"{shown} cannot store exactly (its dtype is narrower); the file is corrupted")
     try:
         model.checkpoint_metadata = header.get("metadata", {})
     except AttributeError:  # a slotted model class: metadata stays reachable via load_state
         pass
     return model
+
+
+def _check_fit(path: Any, engine: str, kind: str, shown: str,
+               expected: Mapping[str, tuple[tuple[int, ...], np.dtype]], state: Mapping[str, np.ndarray]) -> None:
+    if set(expected) != set(state):
+        raise CheckpointError(f"{path}: parameter names {reprlib.repr(sorted(state))} do not match a "
+                              f"{engine}/{kind} model's {reprlib.repr(sorted(expected))}")
+    for name, array in state.items():
+        shape, dtype = expected[name]
+        if array.shape != tuple(shape) or array.dtype != dtype:
+            raise CheckpointError(f"{path}: parameter {name!r} is {array.dtype} {array.shape} but a "
+                                  f"{engine}/{kind} model with {shown} needs {np.dtype(dtype)} {tuple(shape)}")

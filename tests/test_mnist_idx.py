@@ -205,7 +205,8 @@ def write_mnist(
         TEST_IMAGES: rng.integers(0, 256, (n_test, side, side), dtype=np.uint8),
         TEST_LABELS: (9 - np.arange(n_test, dtype=np.uint8) % 10).astype(np.uint8),
     }
-    arrays[TRAIN_IMAGES][0, 0, 0] = 255
+    if n_train:
+        arrays[TRAIN_IMAGES][0, 0, 0] = 255
     for name, array in arrays.items():
         file_name = name.replace("-idx", ".idx") if dotted else name
         write_idx(directory / (file_name + (".gz" if gz else "")), array, gz=gz)
@@ -313,3 +314,95 @@ def test_load_mnist_reports_corruption_inside_a_file_by_its_name(tmp_path: Path)
     path = tmp_path / (TEST_IMAGES + ".gz")
     path.write_bytes(path.read_bytes()[:-8])
     assert_load_rejected(tmp_path, TEST_IMAGES + ".gz", "corrupt gzip")
+
+
+# ---------------------------------------------------------------- issue 12: bounded memory, regular files
+
+def _peak_bytes(action) -> int:
+    """Peak Python/NumPy allocation (tracemalloc) while ``action()`` runs; DataFormatError ignored."""
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        action()
+    except DataFormatError:
+        pass
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def _gzip_with_trailing_zeros(path: Path, head: bytes, mebibytes: int) -> Path:
+    with gzip.open(path, "wb", compresslevel=9) as file:
+        file.write(head)
+        for _ in range(mebibytes):
+            file.write(bytes(1 << 20))
+    return path
+
+
+def test_gzip_bomb_after_a_small_header_is_refused_while_streaming(tmp_path: Path) -> None:
+    # Header says 4 bytes; the stream expands to 64 MiB: refuse as soon as it passes 4.
+    path = _gzip_with_trailing_zeros(tmp_path / "bomb.gz", idx_bytes(np.arange(4, dtype=np.uint8)), 64)
+    assert path.stat().st_size < 1 << 20
+    assert_rejected(path, "trailing")
+    assert _peak_bytes(lambda: read_idx(path)) < 8 << 20
+
+
+def test_gzip_declaring_more_than_it_can_hold_is_refused_before_decompressing(tmp_path: Path) -> None:
+    head = bytes([0, 0, 0x08, 1]) + struct.pack(">I", 2 ** 32 - 1)   # 4 GiB of pixels declared
+    path = _gzip_with_trailing_zeros(tmp_path / "big.gz", head, 1)
+    assert_rejected(path, "truncated")
+    assert _peak_bytes(lambda: read_idx(path)) < 8 << 20
+
+
+def test_raw_file_declaring_a_huge_shape_is_refused_without_reading_it(tmp_path: Path) -> None:
+    path = write_raw(tmp_path / "huge.idx", bytes([0, 0, 0x0E, 3]) + struct.pack(">3I", 60000, 60000, 60000))
+    assert_rejected(path, "truncated", "got 0")
+    assert _peak_bytes(lambda: read_idx(path)) < 1 << 20
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    import os
+    import threading
+    fifo = tmp_path / "train-images-idx3-ubyte"
+    os.mkfifo(fifo)
+    outcome: list[BaseException | None] = []
+
+    def read() -> None:
+        try:
+            read_idx(fifo)
+            outcome.append(None)
+        except BaseException as error:  # noqa: BLE001 - handed to the main thread
+            outcome.append(error)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(10)
+    if reader.is_alive():  # unblock the hung reader before failing
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail("read_idx blocked on a FIFO")
+    assert isinstance(outcome[0], DataFormatError)
+    assert str(fifo) in str(outcome[0]) and "not a regular file" in str(outcome[0])
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_an_endless_device_is_refused(tmp_path: Path) -> None:
+    assert_rejected(Path("/dev/zero"), "not a regular file")
+
+
+def test_load_mnist_names_a_fifo_in_place_of_a_file(tmp_path: Path) -> None:
+    import os
+    write_mnist(tmp_path, side=3)
+    (tmp_path / TEST_LABELS).unlink()
+    os.mkfifo(tmp_path / TEST_LABELS)
+    assert_load_rejected(tmp_path, TEST_LABELS, "not a regular file")
+
+
+def test_load_mnist_refuses_an_empty_training_split(tmp_path: Path) -> None:
+    write_mnist(tmp_path, n_train=0, side=3)
+    assert_load_rejected(tmp_path, TRAIN_IMAGES, "no images")
+
+
+def test_load_mnist_refuses_an_empty_test_split(tmp_path: Path) -> None:
+    write_mnist(tmp_path, n_test=0, side=3)
+    assert_load_rejected(tmp_path, TEST_IMAGES, "no images")
