@@ -93,6 +93,19 @@ def test_operator_names_are_parenthesised_in_captions():
     assert "∂f/∂(x+y)" in Stepper(f).caption(-1)
 
 
+def test_a_name_whose_operators_sit_inside_brackets_is_not_bracketed_again():
+    y, y_hat = Value.constant(1.0, label="y"), Value(0.7, label="ŷ")
+    difference = y - y_hat
+    difference.label = "y − ŷ"
+    square = difference ** 2
+    square.label = "(y − ŷ)²"
+    loss = 0.5 * square
+    loss.label = "ε"
+    captions = Stepper(loss).captions()
+    assert "∂ε/∂(y − ŷ)² = " in captions[-3]
+    assert not any("((" in c for c in captions)
+
+
 def test_stepping_leaves_every_grad_untouched_and_backward_still_works():
     f = lecture_graph()
     Stepper(f).state(-1)
