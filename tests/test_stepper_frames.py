@@ -193,6 +193,14 @@ def test_stepper_shows_itself_inline_in_jupyter():
 
 
 @needs_dot
+def test_the_inline_page_counts_its_border_inside_its_width():
+    # width:100% plus a border would overflow a notebook's output area by 2 px: a scrollbar
+    iframe = Stepper(lecture_graph())._repr_html_()
+    style = re.search(r'style="([^"]*)"', iframe[iframe.rindex('" style='):]).group(1)
+    assert "width:100%" in style and "box-sizing:border-box" in style
+
+
+@needs_dot
 def test_widget_is_a_slider_over_every_frame():
     widgets = pytest.importorskip("ipywidgets")
     stepper = Stepper(lecture_graph())
