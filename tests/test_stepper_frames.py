@@ -201,6 +201,16 @@ def test_the_inline_page_counts_its_border_inside_its_width():
 
 
 @needs_dot
+def test_the_active_layer_box_is_highlighted_though_dot_draws_it_as_a_path():
+    net = MLP(2, [2, 1], activation="tanh", seed=0)
+    stepper = Stepper(net([1.0, 1.0]), collapse=net, granularity="layer")
+    svg = stepper.svg(0)
+    layer_box = re.search(r'<g id="g0" class="([^"]*)">\s*<title />\s*<(\w+)', svg)
+    assert "current" in layer_box.group(1).split()
+    assert re.search(rf"\.node\.current (>|&gt;) {layer_box.group(2)}:first-of-type", svg)
+
+
+@needs_dot
 def test_widget_is_a_slider_over_every_frame():
     widgets = pytest.importorskip("ipywidgets")
     stepper = Stepper(lecture_graph())
