@@ -272,3 +272,33 @@ def test_grad_of_a_result_built_under_no_grad_says_why_it_cannot():
         y = x * x
     with pytest.raises(RuntimeError, match="no_grad"):
         microgradx.grad(y, [x])
+
+
+def test_threads_back_propagating_through_a_shared_chain_never_see_a_false_cycle():
+    import threading
+    x = Value(0.5)
+    chain = x
+    for _ in range(2000):
+        chain = (chain * 1.0001).tanh()
+    roots = [chain * float(k) for k in range(1, 9)]
+    errors = []
+
+    def run(root):
+        try:
+            for _ in range(5):
+                root.backward()
+        except Exception as error:  # noqa: BLE001 - the test reports any failure
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(root,)) for root in roots]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    concurrent = x.grad
+    x.grad = 0.0
+    for root in roots:
+        for _ in range(5):
+            root.backward()
+    assert concurrent == pytest.approx(x.grad, rel=1e-12)

@@ -33,5 +33,11 @@ def test_readme_lecture_example_prints_the_lecture_numbers():
     assert out.stdout.split() == ["-12.0", "-4.0", "-4.0", "3.0"]
 
 
+def test_every_test_a_readme_example_defines_is_run_by_it():
+    for block in BLOCKS:
+        for name in re.findall(r"^def (test_\w+)\(", block, re.M):
+            assert re.search(rf"^{name}\(\)", block, re.M), f"the README defines {name} but never calls it"
+
+
 def test_readme_has_examples():
     assert len(BLOCKS) >= 8

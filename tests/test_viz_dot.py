@@ -133,9 +133,9 @@ def test_collapsing_an_mlp_draws_one_box_per_layer():
     loss = (out - 1.0) ** 2
     source = draw_dot(loss, collapse=model).source
     boxes = re.findall(r'^\s*g\d \[label="(layer \d[^"]*)"', source, flags=re.M)
-    assert boxes == ["layer 1: z⁽¹⁾ = Θ⁽¹⁾a⁽⁰⁾, a⁽¹⁾ = relu(z⁽¹⁾)   Θ⁽¹⁾: 3×3",
-                     "layer 2: z⁽²⁾ = Θ⁽²⁾a⁽¹⁾, a⁽²⁾ = relu(z⁽²⁾)   Θ⁽²⁾: 3×4",
-                     "layer 3: z⁽³⁾ = Θ⁽³⁾a⁽²⁾, ŷ = z⁽³⁾   Θ⁽³⁾: 1×4"]
+    assert boxes == [r"layer 1:\nz⁽¹⁾ = Θ⁽¹⁾a⁽⁰⁾, a⁽¹⁾ = relu(z⁽¹⁾)\nΘ⁽¹⁾: 3×3",
+                     r"layer 2:\nz⁽²⁾ = Θ⁽²⁾a⁽¹⁾, a⁽²⁾ = relu(z⁽²⁾)\nΘ⁽²⁾: 3×4",
+                     r"layer 3:\nz⁽³⁾ = Θ⁽³⁾a⁽²⁾, ŷ = z⁽³⁾\nΘ⁽³⁾: 1×4"]
     assert ("g0", "g1") in edges_of(source) and ("g1", "g2") in edges_of(source)
     # the inputs and the loss stay outside the boxes
     assert "x0 | 0.5" in source and len(nodes_of(source)) < 20

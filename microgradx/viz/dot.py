@@ -22,7 +22,7 @@ import numpy as np
 
 from ..autograd import gradients, topological_order
 from .collapse import groups_from_modules, is_module
-from .names import in_formula, is_constant, node_names, number
+from .names import in_formula, is_constant, node_names, number, op_symbol
 
 __all__ = ["draw_dot", "to_svg", "GraphTooLargeError", "GraphvizNotInstalledError", "Layout",
            "build_layout", "check_size", "COLORS"]
@@ -129,7 +129,9 @@ def dot_source(layout: Layout, texts: dict[int, dict[str, str]], edge_labels: di
     dot.attr("edge", color="#555555", fontname="Helvetica", fontsize="14",
              fontcolor=COLORS["gradient"], arrowsize="0.8")
     for group, gid in layout.groups.items():
-        dot.node(gid, _escape(group), id=gid, shape="box", style="rounded,filled",
+        # "layer 1: z = ..., a = ...   Θ: 16×3" on three short lines, so the box stays narrow
+        lines = group.replace("   ", "\\n").replace(": ", ":\\n", 1) if group.startswith("layer") else group
+        dot.node(gid, lines, id=gid, shape="box", style="rounded,filled",
                  fillcolor=fills.get(gid, COLORS["group"]), fontsize="16")
     vertical = rankdir in ("LR", "RL")  # record fields stack across the flow direction
     for j, node in enumerate(layout.order):
@@ -180,20 +182,6 @@ def node_fields(order: list, names: list[str], show_grad: bool = True) -> dict[i
             roles.append("grad")
         fields[j] = tuple(roles)
     return fields
-
-
-def op_symbol(node: Any) -> str:
-    """The op as a lecture writes it: ``+``, ``−``, ``·``, ``÷``, ``σ``, ``tanh``, ``x²``."""
-    op = node._op
-    display = getattr(op, "display", None)
-    special = {"add": "+", "sub": "−", "mul": "×", "div": "÷", "neg": "−x", "sigmoid": "σ",
-               "relu": "ReLU", "pow": "xʸ"}
-    name = getattr(op, "name", "")
-    if name in special:
-        return special[name]
-    if name.startswith("pow") and display is not None:
-        return display.formula.format(a="x")
-    return str(op)
 
 
 def value_text(x: Any, fmt: str | None = None) -> str:

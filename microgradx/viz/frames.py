@@ -19,12 +19,12 @@ per-frame data.  Captions say each step in the lecture's notation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .names import in_formula, is_constant, latex_name, number
+from .names import in_formula, is_constant, latex_name, number, op_symbol
 
 __all__ = ["Frame", "build_frames", "GRANULARITIES"]
 
@@ -48,7 +48,6 @@ class Frame:
     values: tuple = ()              # nodes whose value appears in this frame
     grads: tuple = ()
     sent: tuple = ()
-    extra: dict = field(default_factory=dict)
 
 
 class _Writer:
@@ -184,7 +183,7 @@ def build_frames(order: list, names: list[str], steps: list, seed: Any, *,
     for run in _runs(op_nodes, group_of if granularity == "layer" else {}):
         group = group_of.get(run[0]) if granularity == "layer" else None
         if group is not None:
-            caption = f"{group}: forward, {len(run)} values computed"
+            caption = f"{_short(group)} — forward: {len(run)} values computed"
             frames.append(Frame("forward", caption, caption, current=tuple(run), values=tuple(run)))
             continue
         j = run[0]
@@ -217,12 +216,13 @@ def build_frames(order: list, names: list[str], steps: list, seed: Any, *,
         groups = group_of if granularity == "layer" else {}
         for run in _runs(fired, groups):
             run_steps = [by_node[j] for j in run]
-            frames.append(_backward_frame(plain, tex, order, position, run_steps, groups.get(run[0])))
+            frames.append(_backward_frame(plain, tex, order, position, run_steps, groups.get(run[0]),
+                                          groups))
     return frames
 
 
 def _backward_frame(plain: _Writer, tex: _Writer, order: list, position: dict, steps: list,
-                    group: str | None) -> Frame:
+                    group: str | None, group_of: dict) -> Frame:
     grads, sent, edges = [], [], []
     plain_parts, tex_parts = [], []
     for step in steps:
@@ -240,18 +240,26 @@ def _backward_frame(plain: _Writer, tex: _Writer, order: list, position: dict, s
     current = tuple(position[id(step.node)] for step in steps)
     if group is None:
         node = steps[0].node
-        head = f"the rule of {plain.name(current[0])} ({node._op}) fires: "
+        head = f"the rule of {plain.name(current[0])} ({op_symbol(node)}) fires: "
         return Frame("backward", head + ";  ".join(plain_parts), ";\\quad ".join(tex_parts),
                      current=current, edges=tuple(edges), grads=tuple(grads), sent=tuple(sent))
-    inside = set(current)
-    reached = []
+    members = sum(1 for j in range(len(order)) if group_of.get(j) == group)
+    outside = []
     for j, _ in grads:
-        if j not in inside and j not in reached and not is_constant(order[j]):
-            reached.append(j)
-    names = ", ".join(plain.name(j) for j in reached[:6]) + (" …" if len(reached) > 6 else "")
-    caption = f"{group}: backward, {len(steps)} rules fire" + (f"; gradients reach {names}" if names else "")
+        if group_of.get(j) != group and j not in outside and not is_constant(order[j]):
+            outside.append(j)
+    names = ", ".join(plain.name(j) for j in outside[:4]) + (" …" if len(outside) > 4 else "")
+    caption = (f"{_short(group)} — backward: {len(steps)} rules fire, every gradient inside the layer "
+               f"is known ({members} nodes)" + (f"; sent on to {names}" if names else ""))
     return Frame("backward", caption, caption, current=current, edges=tuple(edges),
                  grads=tuple(grads), sent=tuple(sent))
+
+
+def _short(group: str) -> str:
+    """``layer 2: z⁽²⁾ = ..., a⁽²⁾ = ...   Θ⁽²⁾: 16×17`` -> ``layer 2 (z⁽²⁾ = ..., a⁽²⁾ = ...)``."""
+    head, _, rest = group.partition(": ")
+    formula = rest.split("   ")[0]
+    return f"{head} ({formula})" if formula else group
 
 
 def _runs(nodes: list[int], group_of: dict) -> list[list[int]]:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..ops import CONSTANT
 
-__all__ = ["node_names", "is_constant", "number", "shape_text", "in_formula", "latex_name"]
+__all__ = ["node_names", "is_constant", "number", "shape_text", "in_formula", "latex_name", "op_symbol"]
 
 _OPERATOR = re.compile(r"[+\-−*·/^ ]")
 
@@ -101,3 +101,17 @@ def latex_name(name: str) -> str:
             out.append(_LATEX_SYMBOLS.get(ch, ch))
         i += 1
     return "".join(out).strip()
+
+
+def op_symbol(node: Any) -> str:
+    """The op as a lecture writes it: ``+``, ``−``, ``·``, ``÷``, ``σ``, ``tanh``, ``x²``."""
+    op = node._op
+    display = getattr(op, "display", None)
+    special = {"add": "+", "sub": "−", "mul": "×", "div": "÷", "neg": "−x", "sigmoid": "σ",
+               "relu": "ReLU", "pow": "xʸ"}
+    name = getattr(op, "name", "")
+    if name in special:
+        return special[name]
+    if name.startswith("pow") and display is not None:
+        return display.formula.format(a="x")
+    return str(op)

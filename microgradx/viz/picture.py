@@ -34,10 +34,10 @@ STYLE = """
 .{scope} .node.pending .value {{ visibility: hidden; }}
 .{scope} .node .grad {{ fill: {gradient}; }}
 .{scope} .node .grad.hidden {{ visibility: hidden; }}
-.{scope} .node.known > polygon:first-of-type {{ fill: {known}; }}
-.{scope} .node.reached > polygon:first-of-type {{ fill: {reached}; }}
-.{scope} .node.const > polygon:first-of-type {{ fill: {constant}; }}
-.{scope} .node.current > polygon:first-of-type, .{scope} .node.current > path:first-of-type {{ fill: {current}; stroke-width: 3; }}
+.{scope} .node.known > :is(polygon, path):first-of-type {{ fill: {known}; }}
+.{scope} .node.reached > :is(polygon, path):first-of-type {{ fill: {reached}; }}
+.{scope} .node.const > :is(polygon, path):first-of-type {{ fill: {constant}; }}
+.{scope} .node.current > :is(polygon, path):first-of-type {{ fill: {current}; stroke-width: 3; }}
 .{scope} .edge .tail {{ display: none; }}
 .{scope} .edge.back .tail {{ display: inline; }}
 .{scope} .edge.back .head {{ display: none; }}

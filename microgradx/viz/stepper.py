@@ -21,6 +21,8 @@ import os
 import tempfile
 from typing import Any
 
+import numpy as np
+
 from ..autograd import backward_steps, default_seed, topological_order
 from .dot import (build_layout, check_size, dot_source, grad_text, node_fields, op_symbol, to_svg,
                   value_text)
@@ -32,7 +34,7 @@ from .picture import FrameState, Picture
 __all__ = ["Stepper", "FramePicture"]
 
 _FIT = (1000.0, 600.0)   # the drawing area of a 1024x768 projector page, CSS px
-_AUTO_LIMIT = 200        # above this many nodes, "auto" lays out left to right without trying both
+_AUTO_LIMIT = 200        # above this many boxes, "auto" lays out left to right without trying both
 
 
 class FramePicture:
@@ -271,16 +273,16 @@ class Stepper:
         for frame in self.frames:
             for e, contribution in frame.sent:
                 eid = self.layout.edge[e]
-                if eid and not eid.startswith("d"):
-                    labels[eid] = number(contribution, self.fmt) if not hasattr(contribution, "shape") \
-                        or not contribution.shape else ""
+                if eid and not eid.startswith("d"):  # group-to-group arrows carry no number
+                    labels[eid] = "" if np.ndim(contribution) else number(contribution, self.fmt)
         return texts, labels
 
     def _render(self) -> Picture:
         texts, labels = self._texts()
         self.layout.fields = node_fields(self.order, self.names)
+        boxes = len(set(self.layout.box))
         choices = [self._rankdir] if self._rankdir != "auto" else (
-            ["LR", "TB"] if len(self.order) <= _AUTO_LIMIT else ["LR"])
+            ["LR", "TB"] if boxes <= _AUTO_LIMIT else ["LR"])
         best = None
         for rankdir in choices:
             self.layout.rankdir = rankdir
