@@ -93,6 +93,19 @@ def test_operator_names_are_parenthesised_in_captions():
     assert "∂f/∂(x+y)" in Stepper(f).caption(-1)
 
 
+def test_a_name_whose_operators_sit_inside_brackets_is_not_bracketed_again():
+    y, y_hat = Value.constant(1.0, label="y"), Value(0.7, label="ŷ")
+    difference = y - y_hat
+    difference.label = "y − ŷ"
+    square = difference ** 2
+    square.label = "(y − ŷ)²"
+    loss = 0.5 * square
+    loss.label = "ε"
+    captions = Stepper(loss).captions()
+    assert "∂ε/∂(y − ŷ)² = " in captions[-3]
+    assert not any("((" in c for c in captions)
+
+
 def test_stepping_leaves_every_grad_untouched_and_backward_still_works():
     f = lecture_graph()
     Stepper(f).state(-1)
@@ -178,6 +191,14 @@ def test_a_frame_draws_in_jupyter_as_svg_with_its_caption():
 def test_stepper_shows_itself_inline_in_jupyter():
     page = Stepper(lecture_graph())._repr_html_()
     assert page.startswith("<iframe srcdoc=") and "&lt;svg" in page and "<svg" not in page
+
+
+@needs_dot
+def test_the_inline_page_counts_its_border_inside_its_width():
+    # width:100% plus a border would overflow a notebook's output area by 2 px: a scrollbar
+    iframe = Stepper(lecture_graph())._repr_html_()
+    style = re.search(r'style="([^"]*)"', iframe[iframe.rindex('" style='):]).group(1)
+    assert "width:100%" in style and "box-sizing:border-box" in style
 
 
 @needs_dot

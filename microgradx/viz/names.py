@@ -68,8 +68,9 @@ def number(x: Any, fmt: str | None = None, *, latex: bool = False) -> str:
 
 
 def in_formula(name: str) -> str:
-    """``x+y`` -> ``(x+y)``; a plain name or a positive number unchanged."""
-    if name.startswith(("−", "-")) or _OPERATOR.search(name):
+    """``x+y`` -> ``(x+y)``; a plain name, a positive number or ``(y − ŷ)²`` unchanged
+    (operators inside brackets are already grouped)."""
+    if name.startswith(("−", "-")) or _OPERATOR.search(re.sub(r"\([^()]*\)", "", name)):
         return f"({name})"
     return name
 

@@ -205,7 +205,7 @@ class Stepper:
         """The page inline (an iframe holding it), so it survives export to HTML."""
         height = 620
         return (f'<iframe srcdoc="{html.escape(self.page(), quote=True)}" '
-                f'style="width:100%;height:{height}px;border:1px solid #ddd" '
+                f'style="width:100%;height:{height}px;border:1px solid #ddd;box-sizing:border-box" '
                 'sandbox="allow-scripts" title="backpropagation step by step"></iframe>')
 
     def widget(self, start: int | None = None) -> Any:
