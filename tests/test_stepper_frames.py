@@ -255,3 +255,20 @@ def test_the_wb_notation_is_one_option_away():
     net = MLP(2, [2, 1], activation="tanh", seed=0, notation="Wb")
     names = Stepper(net([0.5, -1.0])).names
     assert {"W1[1,1]", "b1[1]", "z1[1]", "h1[2]", "ŷ"} <= set(names)
+
+
+def test_a_label_that_is_its_own_formula_is_said_once():
+    y, y_hat = Value.constant(1.0, label="y"), Value(0.25, label="ŷ")
+    d = y - y_hat
+    d.label = "y − ŷ"
+    assert Stepper(d).caption(0) == "y − ŷ = 1.0 − 0.25 = 0.75"
+
+
+@needs_dot
+def test_a_tall_graph_gets_a_tall_inline_frame_and_frames_keep_their_natural_size():
+    tall = Stepper(lecture_network())._repr_html_()
+    wide = Stepper(lecture_graph())._repr_html_()
+    height = lambda page: int(re.search(r"height:(\d+)px", page).group(1))  # noqa: E731
+    assert height(tall) > height(wide)
+    svg = Stepper(lecture_graph()).svg(0)
+    assert re.match(r'<svg[^>]*width="\d+"', svg) and "max-width: 100%" in svg

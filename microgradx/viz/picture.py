@@ -111,6 +111,10 @@ class Picture:
     def frame_svg(self, state: FrameState) -> str:
         """The drawing with ``state`` applied: classes and texts only, same geometry."""
         tree = copy.deepcopy(self.tree)
+        # natural size, shrunk to fit a narrow column but never blown up to fill a wide one
+        tree.set("width", f"{self.width:.0f}")
+        tree.set("height", f"{self.height:.0f}")
+        tree.set("style", "max-width: 100%; height: auto;")
         for group in tree.iter(_TAG["g"]):
             gid = group.get("id", "")
             kind = group.get("class", "").split()

@@ -34,6 +34,7 @@ from .picture import FrameState, Picture
 __all__ = ["Stepper", "FramePicture"]
 
 _FIT = (1000.0, 600.0)   # the drawing area of a 1024x768 projector page, CSS px
+_NOTEBOOK_WIDTH = 900.0  # CSS px of a typical notebook output column
 _AUTO_LIMIT = 200        # above this many boxes, "auto" lays out left to right without trying both
 
 
@@ -202,8 +203,14 @@ class Stepper:
         return path
 
     def _repr_html_(self) -> str:
-        """The page inline (an iframe holding it), so it survives export to HTML."""
-        height = 620
+        """The page inline (an iframe holding it), so it survives export to HTML.
+
+        Its height follows the drawing's shape, for a notebook column about 900 px wide
+        (a tall graph gets a tall frame, so its text stays readable), within 420-960 px.
+        """
+        picture = self.picture
+        drawing = _NOTEBOOK_WIDTH * min(picture.height / picture.width, 1.8) * 0.8
+        height = int(max(420, min(960, drawing + 150)))  # 150: the controls and the caption
         return (f'<iframe srcdoc="{html.escape(self.page(), quote=True)}" '
                 f'style="width:100%;height:{height}px;border:1px solid #ddd;box-sizing:border-box" '
                 'sandbox="allow-scripts" title="backpropagation step by step"></iframe>')
