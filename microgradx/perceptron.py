@@ -1,18 +1,19 @@
 """The perceptron learning algorithm, as in the lecture, and its hinge-loss gradient-descent cousin.
 
-Both work in homogeneous coordinates: each input ``x`` gets a leading 1,
-``x~ = (1, x_1, ..., x_d)``, so the bias is ``theta_0`` and the classifier is
-``sign(theta . x~)``.  Labels are -1 / +1 (``microgradx.data.signed_labels``
-maps 0/1).  A sample counts as misclassified when ``y theta . x~ <= 0``: a
+Both work in homogeneous coordinates, written as the lecture writes them: the
+raw input ``x~ = (x_1, ..., x_d)`` gets a leading 1, ``x = (1, x_1, ..., x_d)``,
+so the bias is ``theta_0`` and the classifier is ``sign(theta . x)``.  Labels
+are -1 / +1 (``microgradx.data.signed_labels`` maps 0/1).  A sample counts as
+misclassified when ``y theta . x <= 0``: a
 point on the boundary is a mistake, which is what makes ``theta = 0`` move.
 
 The perceptron algorithm::
 
     theta = 0
     repeat
-        pick a random sample (x~, y)
-        if it is misclassified:  theta = theta + y x~
-            (add x~ for a positive, subtract it for a negative)
+        pick a random sample (x, y)
+        if it is misclassified:  theta = theta + y x
+            (add x for a positive, subtract it for a negative)
     until every sample is classified correctly
 
 On linearly separable data it stops after finitely many updates (Novikoff);
@@ -64,7 +65,7 @@ def homogeneous(x: np.ndarray) -> np.ndarray:
 
 
 def predict(theta: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``sign(theta . x~)`` for each row of ``x`` as -1 / +1 (0 counts as -1)."""
+    """``sign(theta . x)`` for each row of ``x`` as -1 / +1 (0 counts as -1)."""
     return np.where(homogeneous(x) @ np.asarray(theta, dtype=np.float64) > 0, 1, -1)
 
 
@@ -99,7 +100,7 @@ def perceptron(x: np.ndarray, y: np.ndarray, *, max_epochs: int = 100, seed: int
     for epoch in range(1, max_epochs + 1):
         for i in rng.permutation(len(xh)):
             if y[i] * (xh[i] @ theta) <= 0.0:
-                theta = theta + y[i] * xh[i]  # +x~ for a positive, -x~ for a negative
+                theta = theta + y[i] * xh[i]  # +x for a positive, -x for a negative
                 updates += 1
         history.append(theta.copy())
         if _all_correct(theta, xh, y):
@@ -108,12 +109,12 @@ def perceptron(x: np.ndarray, y: np.ndarray, *, max_epochs: int = 100, seed: int
 
 
 def hinge_perceptron(x: np.ndarray, y: np.ndarray, *, lr: float = 0.1, max_epochs: int = 200) -> PerceptronResult:
-    """Full-batch gradient descent on the mean hinge loss ``(1/n) sum_i max(0, 1 - y_i theta . x~_i)``.
+    """Full-batch gradient descent on the mean hinge loss ``(1/n) sum_i max(0, 1 - y_i theta . x_i)``.
 
     The smooth-optimisation view of the perceptron: the loss is built on
     :class:`~microgradx.engine.Value`, differentiated by ``backward()`` and
     stepped by :class:`~microgradx.optim.SGD`.  Its gradient is
-    ``-(1/n) sum y_i x~_i`` over the samples with margin ``y theta . x~ < 1``.
+    ``-(1/n) sum y_i x_i`` over the samples with margin ``y theta . x < 1``.
     It stops (``converged=True``) when every margin is at least 1: the loss
     and its gradient are then 0, so no further step would change ``theta``.
     ``updates`` counts the steps that changed ``theta``.
