@@ -272,3 +272,10 @@ def test_a_tall_graph_gets_a_tall_inline_frame_and_frames_keep_their_natural_siz
     assert height(tall) > height(wide)
     svg = Stepper(lecture_graph()).svg(0)
     assert re.match(r'<svg[^>]*width="\d+"', svg) and "max-width: 100%" in svg
+
+
+def test_a_label_that_is_its_own_formula_is_said_once_in_latex_too():
+    y, y_hat = Value.constant(1.0, label="y"), Value(0.25, label="ŷ")
+    d = y - y_hat
+    d.label = "y − ŷ"
+    assert Stepper(d).caption(0, fmt="latex") == r"$y - \hat{y} = 1.0 - 0.25 = 0.75$"

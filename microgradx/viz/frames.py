@@ -108,7 +108,8 @@ def _forward_caption(w: _Writer, order: list, position: dict, j: int) -> str:
     if any(_is_array(order[i].data) for i in inputs) or _is_array(node.data):
         return w.wrap(f"{head} = {symbolic}: {w.num(node.data)}")
     numeric = template.format(**{keys[k]: w.factor(order[i].data) for k, i in enumerate(inputs)})
-    if head == symbolic:  # a label that is its own formula (y − ŷ) is said once
+    plain = display.formula.format(**{keys[k]: in_formula(w.names[i]) for k, i in enumerate(inputs)})
+    if w.names[j] == plain:  # a label that is its own formula (y − ŷ) is said once
         return w.wrap(f"{head} = {numeric} = {w.num(node.data)}")
     return w.wrap(f"{head} = {symbolic} = {numeric} = {w.num(node.data)}")
 
