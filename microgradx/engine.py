@@ -35,7 +35,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import ops
-from .autograd import GRAD_MODE, backward as _backward
+from .autograd import GRAD_MODE, backward as _backward, thread_records
 from .node import UNTRACKED, Node
 from .ops import ADD, CONSTANT, MUL, NEG, POW, power_op
 
@@ -107,7 +107,7 @@ class Value(Node):
         out.label = ""
         out._b = None
         out._n = 0
-        if GRAD_MODE.enabled:
+        if GRAD_MODE.enabled or thread_records():
             out._op = op
             out._a = self
         else:
@@ -121,7 +121,7 @@ class Value(Node):
         out.grad = 0.0
         out.label = ""
         out._n = 0
-        if GRAD_MODE.enabled:
+        if GRAD_MODE.enabled or thread_records():
             out._op = op
             out._a = self
             out._b = other
@@ -140,7 +140,7 @@ class Value(Node):
         out.grad = 0.0
         out.label = ""
         out._n = 0
-        if GRAD_MODE.enabled:
+        if GRAD_MODE.enabled or thread_records():
             out._op = ADD
             out._a = self
             out._b = other
@@ -159,7 +159,7 @@ class Value(Node):
         out.grad = 0.0
         out.label = ""
         out._n = 0
-        if GRAD_MODE.enabled:
+        if GRAD_MODE.enabled or thread_records():
             out._op = MUL
             out._a = self
             out._b = other

@@ -27,7 +27,7 @@ from typing import Any, Sequence, Union
 import numpy as np
 
 from . import ops, tensor_ops
-from .autograd import GRAD_MODE, backward as _backward, is_grad_enabled
+from .autograd import GRAD_MODE, backward as _backward, thread_records, is_grad_enabled
 from .node import UNTRACKED, Node, _raw
 from .ops import CONSTANT, NEG, Op, power_op
 
@@ -67,7 +67,7 @@ def _node(data: np.ndarray, op: Op, a: "Tensor", b: "Tensor | None" = None) -> "
     out.grad = 0.0
     out.label = ""
     out._n = 0
-    if GRAD_MODE.enabled:
+    if GRAD_MODE.enabled or thread_records():
         out._op = op
         out._a = a
         out._b = b
