@@ -440,9 +440,9 @@ def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
 def _as_tensor_pair(a: ArrayLike, b: ArrayLike) -> tuple[Tensor, Tensor]:
     """Both operands as Tensors; a plain one takes the other's dtype (0.0 never makes float32 float64)."""
     if isinstance(a, Tensor) and not isinstance(b, Tensor):
-        return a, _leaf(_as_array(b, a.dtype))
+        return a, _leaf(_as_array(b, a.dtype), CONSTANT)
     if isinstance(b, Tensor) and not isinstance(a, Tensor):
-        return _leaf(_as_array(a, b.dtype)), b
+        return _leaf(_as_array(a, b.dtype), CONSTANT), b
     return _as_tensor(a), _as_tensor(b)
 
 
