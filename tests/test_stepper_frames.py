@@ -272,3 +272,18 @@ def test_a_tall_graph_gets_a_tall_inline_frame_and_frames_keep_their_natural_siz
     assert height(tall) > height(wide)
     svg = Stepper(lecture_graph()).svg(0)
     assert re.match(r'<svg[^>]*width="\d+"', svg) and "max-width: 100%" in svg
+
+
+def test_a_negative_number_inside_a_functions_brackets_is_not_bracketed_twice():
+    z = Value(-2.0, label="z")
+    a = z.sigmoid()
+    a.label = "a"
+    assert Stepper(a).caption(0) == "a = σ(z) = σ(−2.0) = 0.1192"
+
+
+def test_a_negative_local_derivative_formula_is_bracketed_as_a_factor():
+    x, y = Value(2.0, label="x"), Value(-3.0, label="y")
+    q = x / y
+    q.label = "q"
+    (by_y,) = [c for c in Stepper(q).captions() if c.startswith("∂q/∂y")]
+    assert by_y == "∂q/∂y = ∂q/∂q · ∂q/∂y = 1.0 · (−x/y²) = 1.0 · (−0.2222) = −0.2222"
