@@ -287,3 +287,13 @@ def test_a_negative_local_derivative_formula_is_bracketed_as_a_factor():
     q.label = "q"
     (by_y,) = [c for c in Stepper(q).captions() if c.startswith("∂q/∂y")]
     assert by_y == "∂q/∂y = ∂q/∂q · ∂q/∂y = 1.0 · (−x/y²) = 1.0 · (−0.2222) = −0.2222"
+
+
+def test_a_result_computed_under_no_grad_is_refused_not_shown_empty():
+    from microgradx import no_grad
+
+    x = Value(2.0, label="x")
+    with no_grad():
+        y = x * 3.0
+    with pytest.raises(RuntimeError, match="no_grad"):
+        Stepper(y)
