@@ -121,6 +121,8 @@ class Op(str):
     __hash__ = str.__hash__
 
     def __reduce__(self):  # an Op is a module-level singleton, not data
+        if self is CONSTANT:  # a constant leaf is data: it copies and pickles as the same marker
+            return "CONSTANT"
         raise TypeError(f"{self!r} is part of the op table and cannot be pickled")
 
 

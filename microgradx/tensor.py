@@ -21,7 +21,6 @@ Comparisons (``<``, ``==``, ...) return plain boolean arrays and record nothing.
 from __future__ import annotations
 
 import numbers
-from functools import lru_cache
 from typing import Any, Sequence, Union
 
 import numpy as np
@@ -38,12 +37,25 @@ _FLOATS = (np.float64, np.float32)
 ArrayLike = Union["Tensor", np.ndarray, Sequence, float, int]
 
 
-@lru_cache(maxsize=None)
+# Keyed by identity: an Op equals its symbol, so an lru_cache would hand a new op that shares
+# a symbol with a table row ('+') that row's rule.  The op is kept in the value to keep its id.
+_WRAPPED: dict[int, tuple[Op, Op]] = {}
+
+
 def tensor_op(op: Op) -> Op:
     """The table op as a Tensor runs it: a unary row unchanged, a binary row with its
     rule's gradients summed back to each input's shape (:func:`unbroadcast`)."""
     if op.arity == 1:
         return op
+    hit = _WRAPPED.get(id(op))
+    if hit is not None and hit[0] is op:
+        return hit[1]
+    wrapped = _broadcasting(op)
+    _WRAPPED[id(op)] = (op, wrapped)
+    return wrapped
+
+
+def _broadcasting(op: Op) -> Op:
     rule = op.vjp
 
     def vjp(g, out, a, b):
@@ -58,7 +70,8 @@ def tensor_op(op: Op) -> Op:
 
 ADD, MUL, POW = (tensor_op(op) for op in (ops.ADD, ops.MUL, ops.POW))
 # The table's binary rows as a Tensor runs them (node.py records ops.SUB and ops.DIV).
-_BROADCASTING = {op: tensor_op(op) for op in ops.TABLE.values() if op.arity == 2}
+# Keyed by id (see _WRAPPED): only these very objects are replaced, never an op equal to one.
+_BROADCASTING = {id(op): tensor_op(op) for op in ops.TABLE.values() if op.arity == 2}
 
 
 def _node(data: np.ndarray, op: Op, a: "Tensor", b: "Tensor | None" = None) -> "Tensor":
@@ -181,7 +194,7 @@ class Tensor(Node):
         return _node(op.forward(self.data), op, self)
 
     def _binary(self, op: Op, other: Any) -> "Tensor":
-        op = _BROADCASTING.get(op, op)
+        op = _BROADCASTING.get(id(op), op)
         if type(other) is not Tensor:
             other = self._lift(other)
             if other is NotImplemented:
@@ -440,9 +453,9 @@ def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
 def _as_tensor_pair(a: ArrayLike, b: ArrayLike) -> tuple[Tensor, Tensor]:
     """Both operands as Tensors; a plain one takes the other's dtype (0.0 never makes float32 float64)."""
     if isinstance(a, Tensor) and not isinstance(b, Tensor):
-        return a, _leaf(_as_array(b, a.dtype))
+        return a, _leaf(_as_array(b, a.dtype), CONSTANT)
     if isinstance(b, Tensor) and not isinstance(a, Tensor):
-        return _leaf(_as_array(a, b.dtype)), b
+        return _leaf(_as_array(a, b.dtype), CONSTANT), b
     return _as_tensor(a), _as_tensor(b)
 
 

@@ -80,3 +80,17 @@ def test_integer_powers_accept_negative_bases_and_fractional_powers_do_not():
     assert power_op(3).domain[0][0] < 0
     assert power_op(0.5).domain[0][0] > 0
     assert math.isnan((Value(-4.0) ** 0.5).data)
+
+
+def test_constant_leaves_copy_and_pickle_keeping_their_marker():
+    # A constant leaf is data (a lifted number, Value.constant): copying it worked before it was marked.
+    import copy
+    import pickle
+
+    from microgradx import Tensor, Value
+    from microgradx.ops import CONSTANT
+
+    for leaf in (Value.constant(2.0, label="x"), (Tensor([1.0]) * 2.0)._prev[1]):
+        for clone in (copy.deepcopy(leaf), pickle.loads(pickle.dumps(leaf))):
+            assert clone._op is CONSTANT and float(np.asarray(clone.data).sum()) == float(
+                np.asarray(leaf.data).sum())

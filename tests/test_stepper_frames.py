@@ -279,3 +279,28 @@ def test_a_label_that_is_its_own_formula_is_said_once_in_latex_too():
     d = y - y_hat
     d.label = "y − ŷ"
     assert Stepper(d).caption(0, fmt="latex") == r"$y - \hat{y} = 1.0 - 0.25 = 0.75$"
+
+
+def test_a_negative_number_inside_a_functions_brackets_is_not_bracketed_twice():
+    z = Value(-2.0, label="z")
+    a = z.sigmoid()
+    a.label = "a"
+    assert Stepper(a).caption(0) == "a = σ(z) = σ(−2.0) = 0.1192"
+
+
+def test_a_negative_local_derivative_formula_is_bracketed_as_a_factor():
+    x, y = Value(2.0, label="x"), Value(-3.0, label="y")
+    q = x / y
+    q.label = "q"
+    (by_y,) = [c for c in Stepper(q).captions() if c.startswith("∂q/∂y")]
+    assert by_y == "∂q/∂y = ∂q/∂q · ∂q/∂y = 1.0 · (−x/y²) = 1.0 · (−0.2222) = −0.2222"
+
+
+def test_a_result_computed_under_no_grad_is_refused_not_shown_empty():
+    from microgradx import no_grad
+
+    x = Value(2.0, label="x")
+    with no_grad():
+        y = x * 3.0
+    with pytest.raises(RuntimeError, match="no_grad"):
+        Stepper(y)

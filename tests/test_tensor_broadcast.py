@@ -99,3 +99,15 @@ def test_python_number_operands_broadcast_and_get_no_gradient_slot():
 def test_shapes_that_do_not_broadcast_raise_naming_the_op_and_both_shapes():
     with pytest.raises(ValueError, match=r"mul: shapes \(3, 4\) and \(5, 2\) do not broadcast"):
         Tensor(np.ones((3, 4))) * Tensor(np.ones((5, 2)))
+
+
+def test_a_new_op_sharing_a_table_symbol_keeps_its_own_rule():
+    # Ops equal their symbol now; the Tensor path must still tell two '+' ops apart.
+    double_b = ops.Op("+", name="a_plus_2b", arity=2, forward=lambda a, b: a + 2 * b,
+                      scalar_forward=lambda a, b: a + 2 * b, vjp=lambda g, out, a, b: (g, 2 * g))
+    assert tensor_op(double_b).name == "a_plus_2b"
+    a, b = Tensor([1.0, 2.0]), Tensor([3.0, 4.0])
+    out = a._binary(double_b, b)
+    out.sum().backward()
+    assert out.data.tolist() == [7.0, 10.0] and b.grad.tolist() == [2.0, 2.0]
+    assert tensor_op(ops.ADD).name == "add"

@@ -13,6 +13,7 @@ import pytest
 from microgradx import conv, tensor_ops
 from microgradx.gradcheck import tensor_gradcheck
 from microgradx.ops import CONSTANT, RELU, TABLE, TANH, Op
+from microgradx.tensor import Tensor, maximum, where
 
 
 def unary(op: Op):
@@ -87,3 +88,14 @@ def test_linear_op_relu_row_matches_finite_differences_away_from_the_kink():
     w = rng.standard_normal((4, 3))
     b = np.full(4, 0.3)
     assert tensor_gradcheck(binary(tensor_ops.linear_op(x_const, RELU)), [w, b])
+
+
+@pytest.mark.parametrize("build", [
+    lambda x: maximum(x, 0.0), lambda x: maximum(0.0, x),
+    lambda x: where(np.array([True, False]), x, 0.0), lambda x: where(np.array([True, False]), 0.0, x),
+], ids=["maximum(x, 0)", "maximum(0, x)", "where(c, x, 0)", "where(c, 0, x)"])
+def test_a_plain_operand_of_where_and_maximum_is_a_constant_leaf(build):
+    x = Tensor([1.0, -2.0])
+    out = build(x)
+    plain = [child for child in out._prev if child is not x]
+    assert plain and all(child._op is CONSTANT for child in plain)

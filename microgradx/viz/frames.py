@@ -107,11 +107,18 @@ def _forward_caption(w: _Writer, order: list, position: dict, j: int) -> str:
     symbolic = template.format(**{keys[k]: w.term(i) for k, i in enumerate(inputs)})
     if any(_is_array(order[i].data) for i in inputs) or _is_array(node.data):
         return w.wrap(f"{head} = {symbolic}: {w.num(node.data)}")
-    numeric = template.format(**{keys[k]: w.factor(order[i].data) for k, i in enumerate(inputs)})
+    numeric = template.format(**{keys[k]: _number_in(w, template, keys[k], order[i].data)
+                                 for k, i in enumerate(inputs)})
     plain = display.formula.format(**{keys[k]: in_formula(w.names[i]) for k, i in enumerate(inputs)})
     if w.names[j] == plain:  # a label that is its own formula (y − ŷ) is said once
         return w.wrap(f"{head} = {numeric} = {w.num(node.data)}")
     return w.wrap(f"{head} = {symbolic} = {numeric} = {w.num(node.data)}")
+
+
+def _number_in(w: _Writer, template: str, key: str, x: Any) -> str:
+    """A number put into a formula: bracketed if negative, unless the formula brackets it already
+    (σ(−2.0), not σ((−2.0)))."""
+    return w.num(x) if f"({{{key}}})" in template else w.factor(x)
 
 
 def _local_formula(w: _Writer, order: list, position: dict, j: int, slot: int) -> str | None:
@@ -147,7 +154,8 @@ def _edge_caption(w: _Writer, order: list, position: dict, step: Any, slot: int,
         elif formula is None:
             body = f"{chain} = {numeric}"
         else:
-            body = f"{chain} = {w.factor(step.upstream)}{w.times}{formula} = {numeric}"
+            factor = f"({formula})" if formula.startswith(("−", "-")) else formula  # · (−x/y²)
+            body = f"{chain} = {w.factor(step.upstream)}{w.times}{factor} = {numeric}"
     if before is None:
         return w.wrap(f"{w.partial(r, c)} = {body}")
     plus = "+=" if not w.latex else "\\mathrel{+}="

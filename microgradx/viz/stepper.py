@@ -73,6 +73,9 @@ class Stepper:
     def __init__(self, root: Any, *, granularity: str = "edge", collapse: Any = None,
                  seed: Any = None, rankdir: str = "auto", fmt: str | None = None,
                  max_nodes: int = 2000, expand: bool = False) -> None:
+        check = getattr(root, "_check_backward", None)
+        if check is not None:
+            check()  # a result computed under no_grad() has no graph: say so, not an empty page
         if expand:
             root = expand_composites(root)
         self.root = root
