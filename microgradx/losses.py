@@ -14,11 +14,11 @@ positive number, so logits of +-1000 give finite losses and gradients.
 
 from __future__ import annotations
 
-import functools
 import numbers
-from typing import Any, Callable, Iterable, Sequence, Union
+from typing import Callable, Iterable, Sequence, Union
 
 from .engine import Value
+from .node import named_result
 
 __all__ = [
     "zero_one_loss", "perceptron_loss", "hinge_loss", "logistic_loss", "mse_loss",
@@ -29,15 +29,7 @@ Score = Union[Value, float, int]
 _SUPERSCRIPT = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
 
 
-def _named_epsilon(loss: Callable[..., Value]) -> Callable[..., Value]:
-    """Label the loss node ε, the lecture's name for it (drawings and captions show it)."""
-    @functools.wraps(loss)
-    def named(*args: Any, **kwargs: Any) -> Value:
-        out = loss(*args, **kwargs)
-        if isinstance(out, Value) and out._op:
-            out.label = "ε"
-        return out
-    return named
+_named_epsilon = named_result("ε")  # the lecture's name for a loss
 
 
 def _value(s: Score) -> Value:

@@ -13,12 +13,13 @@ number (:meth:`Node.__float__`).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from .autograd import is_grad_enabled
 from .ops import COS, DIV, EXP, LOG, RELU, SIGMOID, SIN, SUB, TANH, power_op
 
-__all__ = ["Node", "UNTRACKED"]
+__all__ = ["Node", "UNTRACKED", "named_result"]
 
 
 class _Untracked(str):
@@ -136,8 +137,8 @@ class Node:
         ``float`` is what ``math.exp(x)``, ``math.sqrt(x)`` or ``np.float64(x)``
         call, so allowing it would let ``math.exp(x) * x`` cut a branch of the
         graph without a word (x.grad = e^3 at x = 3, not 4 e^3).  A leaf is no
-        exception: leaves are exactly what gradients are taken for, and a
-        node carries no flag telling a constant from a parameter.  Inside
+        exception: leaves are exactly what gradients are taken for (even a
+        constant leaf, ``Value.constant``, has its gradient computed).  Inside
         ``no_grad()`` nothing is recorded, so nothing can be cut: evaluation
         code such as ``with no_grad(): acc = float(score)`` keeps working.
         micrograd's ``Value`` has no ``__float__``, so drop-in code never
@@ -173,3 +174,16 @@ class Node:
     def is_leaf(self) -> bool:
         """True for a node made by the user rather than by an op."""
         return not self._op
+
+
+def named_result(label: str):
+    """Decorator: label the node a function returns (the losses name theirs ε, as the lecture does)."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def named(*args: Any, **kwargs: Any) -> Any:
+            out = fn(*args, **kwargs)
+            if isinstance(out, Node) and out._op:
+                out.label = label
+            return out
+        return named
+    return decorate

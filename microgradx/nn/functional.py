@@ -15,26 +15,18 @@ score with every target and average an (n, n) matrix).
 
 from __future__ import annotations
 
-import functools
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
+from ..node import named_result
 from ..tensor import Tensor
 from ..tensor_ops import softmax_cross_entropy_op
 
 __all__ = ["softmax_cross_entropy", "pixel_cross_entropy", "mse_loss", "logistic_loss", "hinge_loss", "l2_penalty"]
 
 
-def _named_epsilon(loss: Callable[..., Tensor]) -> Callable[..., Tensor]:
-    """Label the loss node ε, the lecture's name for it (drawings and captions show it)."""
-    @functools.wraps(loss)
-    def named(*args: Any, **kwargs: Any) -> Tensor:
-        out = loss(*args, **kwargs)
-        if isinstance(out, Tensor) and out._op:
-            out.label = "ε"
-        return out
-    return named
+_named_epsilon = named_result("ε")  # the lecture's name for a loss
 
 
 def _targets(y: Any, scores: Tensor, loss: str) -> np.ndarray:

@@ -20,7 +20,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ..autograd import gradients, topological_order
+from ..autograd import topological_order
 from .collapse import groups_from_modules, is_module
 from .names import in_formula, is_constant, node_names, number, op_symbol
 
