@@ -210,6 +210,31 @@ class Value(Node):
             self._check_backward()
         _backward(self, 1.0, create_graph=create_graph)
 
+    def _backward(self) -> None:
+        """Apply this node's own rule once: each input's ``grad += self.grad * d self / d input``.
+
+        The video's manual backpropagation, one node at a time::
+
+            o.grad = 1.0
+            o._backward(); n._backward(); ...   # each node after every node that uses it
+
+        The rule is the op table's (``self._op.vjp``), not a closure stored
+        per node; a leaf has no rule, so its ``_backward`` does nothing.
+        Called in reverse topological order it gives what ``backward()``
+        gives, except that ``backward()`` also starts intermediates at 0.
+        """
+        op = self._op
+        if not op:
+            return
+        a, b = self._a, self._b
+        if b is None:
+            (ga,) = op.vjp(self.grad, self.data, a.data)
+            a.grad = a.grad + ga
+        else:
+            ga, gb = op.vjp(self.grad, self.data, a.data, b.data)
+            a.grad = a.grad + ga
+            b.grad = b.grad + gb
+
     def zero_grad(self) -> None:
         """Set this node's ``.grad`` back to 0."""
         self.grad = 0.0

@@ -11,6 +11,11 @@ when the weights' variance matches the activation:
 
 (A uniform on ``[-a, a]`` has variance ``a^2 / 3``.)  Biases start at 0.
 
+``init="micrograd"`` instead draws every weight from ``uniform(-1, 1)``,
+whatever the layer's size, as karpathy's micrograd 0.1.0 does (weights
+only: its bias is ``Value(0)``), so ``random.seed(1337)`` reproduces the
+lecture's networks number for number.
+
 Weights are drawn from a :class:`random.Random`, row by row, so both engines
 given the same seed start from the same numbers.
 """
@@ -24,10 +29,29 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["ACTIVATIONS", "check_activation", "activate", "layer_plan", "make_rng", "init_bound", "sample_weights"]
+__all__ = ["ACTIVATIONS", "INITS", "check_activation", "check_init", "weight_bound", "activate", "layer_plan", "make_rng", "init_bound", "sample_weights"]
 
 #: Activations the networks know, with the initialisation each one gets.
 ACTIVATIONS: dict[str, str] = {"relu": "he", "tanh": "xavier", "sigmoid": "xavier", "linear": "xavier"}
+
+#: Weight initialisations: "auto" sizes the uniform for the activation (He or Xavier, see above);
+#: "micrograd" is micrograd 0.1.0's ``uniform(-1, 1)``.
+INITS = ("auto", "micrograd")
+
+
+def check_init(init: str) -> str:
+    """``init`` if it is one of :data:`INITS`, else a ValueError listing them."""
+    if init not in INITS:
+        raise ValueError(f"unknown init {init!r}; choose one of {', '.join(map(repr, INITS))}")
+    return init
+
+
+def weight_bound(init: str, activation: str, fan_in: int, fan_out: int) -> float:
+    """Half-width of the uniform the weights are drawn from: 1 for micrograd's, else :func:`init_bound`."""
+    if check_init(init) == "micrograd":
+        check_activation(activation)
+        return 1.0
+    return init_bound(activation, fan_in, fan_out)
 
 
 def check_activation(activation: str) -> str:
@@ -84,8 +108,10 @@ def init_bound(activation: str, fan_in: int, fan_out: int) -> float:
     return math.sqrt(6.0 / (fan_in + fan_out))
 
 
-def sample_weights(nout: int, nin: int, activation: str, rng: random.Random) -> np.ndarray:
-    """A (nout, nin) float64 weight matrix drawn row by row from ``rng``, sized for ``activation``."""
-    bound = init_bound(activation, nin, nout)
+def sample_weights(nout: int, nin: int, activation: str, rng: random.Random,
+                   init: str = "auto") -> np.ndarray:
+    """A (nout, nin) float64 weight matrix drawn row by row from ``rng``, sized for ``activation``
+    (or micrograd's ``uniform(-1, 1)`` with ``init="micrograd"``)."""
+    bound = weight_bound(init, activation, nin, nout)
     draw = rng.uniform
     return np.array([[draw(-bound, bound) for _ in range(nin)] for _ in range(nout)], dtype=np.float64)

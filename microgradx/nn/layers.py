@@ -85,18 +85,19 @@ class Linear(Module):
     after the affine map and chooses the initialisation (He for relu, Xavier
     otherwise).  Weights are drawn row by row from ``seed``/``rng`` exactly as
     the neurons of a scalar ``Layer`` draw theirs (same bounds, same order),
-    so both built from the same generator state hold the same numbers.
-    Bias starts at 0.
+    so both built from the same generator state hold the same numbers
+    (``init="micrograd"``: ``uniform(-1, 1)``, as the scalar networks draw
+    them with that option).  Bias starts at 0.
     """
 
     def __init__(self, nin: int, nout: int, *, activation: str | None = None,
                  seed: int | None = None, rng: random.Random | None = None,
-                 dtype: Any = np.float64) -> None:
+                 dtype: Any = np.float64, init: str = "auto") -> None:
         if nin < 1 or nout < 1:
             raise ValueError(f"Linear needs nin >= 1 and nout >= 1, got {nin} and {nout}")
         self.activation = check_activation(activation or "linear")
         source = make_rng(seed, rng)
-        self.weight = Tensor(sample_weights(nout, nin, self.activation, source), dtype=dtype)
+        self.weight = Tensor(sample_weights(nout, nin, self.activation, source, init), dtype=dtype)
         self.bias = Tensor(np.zeros(nout), dtype=dtype)
         self.name_nodes()
 
@@ -175,11 +176,11 @@ class TensorMLP(Module):
 
     def __init__(self, nin: int, nouts: Sequence[int], *, activation: str = "relu",
                  seed: int | None = None, rng: random.Random | None = None,
-                 dtype: Any = np.float64, notation: str = "lecture") -> None:
+                 dtype: Any = np.float64, notation: str = "lecture", init: str = "auto") -> None:
         plan = layer_plan(nin, nouts, activation, "TensorMLP")
         source = make_rng(seed, rng)
         self.activation = activation
-        self.layers = [Linear(fan_in, fan_out, rng=source, dtype=dtype, activation=act)
+        self.layers = [Linear(fan_in, fan_out, rng=source, dtype=dtype, activation=act, init=init)
                        for fan_in, fan_out, act in plan]
         self.name_nodes(notation)
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..engine import Value
 from ..ops import CONSTANT, RELU
-from .init import activate, check_activation, init_bound, layer_plan, make_rng
+from .init import activate, check_activation, layer_plan, make_rng, weight_bound
 from .module import Module
 from .notation import notation as _notation
 
@@ -84,16 +84,18 @@ class Neuron(Module):
     ``activation`` is relu, tanh, sigmoid or linear; left as None it is relu
     when ``nonlin`` (micrograd's flag) else linear.  Weights are drawn from
     ``seed``/``rng`` (see :func:`~microgradx.nn.init.make_rng`), sized for
-    the activation with ``fan_out`` outputs; the bias starts at 0.
+    the activation with ``fan_out`` outputs, or from ``uniform(-1, 1)`` with
+    ``init="micrograd"`` (micrograd's numbers); the bias starts at 0.
     """
 
     def __init__(self, nin: int, nonlin: bool = True, *, activation: str | None = None,
-                 seed: int | None = None, rng: random.Random | None = None, fan_out: int = 1) -> None:
+                 seed: int | None = None, rng: random.Random | None = None, fan_out: int = 1,
+                 init: str = "auto") -> None:
         if activation is None:
             activation = "relu" if nonlin else "linear"
         self.activation = check_activation(activation)
         self.nonlin = activation != "linear"
-        bound = init_bound(activation, nin, fan_out)
+        bound = weight_bound(init, activation, nin, fan_out)
         draw = make_rng(seed, rng).uniform
         self.w = [Value(draw(-bound, bound)) for _ in range(nin)]
         self.b = Value(0.0)
@@ -208,7 +210,11 @@ class MLP(Module):
     """A multi-layer perceptron: ``nin`` inputs, then one layer per entry of ``nouts``.
 
     Hidden layers use ``activation`` (relu, tanh, sigmoid, linear); the last
-    layer is linear (its outputs are scores/logits for a loss).  Calling it
+    layer is linear (its outputs are scores/logits for a loss).  ``init``:
+    ``"auto"`` (He or Xavier for the activation) or ``"micrograd"``
+    (``uniform(-1, 1)``, drawn in micrograd's order, weights then the next
+    neuron; with neither ``seed`` nor ``rng`` from the global ``random``, so
+    ``random.seed(1337)`` gives micrograd's network).  Calling it
     on one example (a list of numbers or Values, or a 1-D array) returns a
     list of Values, or a single Value when the last layer has one neuron.
 
@@ -219,11 +225,12 @@ class MLP(Module):
 
     def __init__(self, nin: int, nouts: Sequence[int], *, activation: str = "relu",
                  seed: int | None = None, rng: random.Random | None = None,
-                 notation: str = "lecture") -> None:
+                 notation: str = "lecture", init: str = "auto") -> None:
         plan = layer_plan(nin, nouts, activation, "MLP")
         source = make_rng(seed, rng)
         self.activation = activation
-        self.layers = [Layer(fan_in, fan_out, rng=source, activation=act) for fan_in, fan_out, act in plan]
+        self.layers = [Layer(fan_in, fan_out, rng=source, activation=act, init=init)
+                       for fan_in, fan_out, act in plan]
         self.name_nodes(notation)
 
     def name_nodes(self, notation: str = "lecture") -> None:
