@@ -10,6 +10,14 @@ A model file holds, with ``allow_pickle=False`` (so loading one can never run co
   ``image_size``, ``channels``, ``hidden`` for a CNN), the name, shape and
   dtype of every array, and free-form user ``metadata``.
 
+A *checkpoint* is a model file that also holds the state of an unfinished
+training run (``save_model(..., training=state)``): ``state`` is a tree of
+dicts, lists and numbers (the optimizer's and scheduler's ``state_dict()``,
+the epoch, the shuffling generator's state, the history) whose NumPy arrays
+are stored as entries ``training/0``, ``training/1``, ... and whose rest is JSON
+under the header's ``training`` key.  :func:`load_training_state` reads it back
+(arrays bit for bit, floats exactly); :func:`load_model` ignores it.
+
 Saving writes a temporary file in the target's directory, flushes and fsyncs
 it, then ``os.replace``s it over the target: the old file is either fully
 there or fully replaced, never half-written (:mod:`microgradx.atomic_file`).
@@ -47,6 +55,7 @@ from .npz_reader import MAX_NPY_HEADER_BYTES, ArchiveError, NpzArchive
 
 __all__ = [
     "CheckpointError", "save_model", "load_model", "save_state", "load_state",
+    "load_checkpoint", "load_training_state", "TRAINING_PREFIX",
     "register_model", "build_model", "model_kinds", "describe_model",
     "FORMAT_NAME", "FORMAT_VERSION", "HEADER_KEY", "MAX_HEADER_BYTES",
 ]
@@ -57,6 +66,8 @@ FORMAT_VERSION = 1
 HEADER_KEY = "__microgradx__"
 #: The JSON header (architecture, parameter list, metadata) may not be larger than this.
 MAX_HEADER_BYTES = 1 << 20
+#: Entries of a checkpoint's training state are named TRAINING_PREFIX + a number.
+TRAINING_PREFIX = "training/"
 
 
 class CheckpointError(ValueError):
@@ -361,12 +372,15 @@ def _read_arrays(source: Path, archive: NpzArchive,
 
 def save_model(path: str | os.PathLike[str], model: Any, *,
                metadata: Mapping[str, Any] | None = None,
-               arch: Mapping[str, Any] | None = None) -> Path:
+               arch: Mapping[str, Any] | None = None,
+               training: Mapping[str, Any] | None = None) -> Path:
     """Atomically save a model's ``state_dict()`` and architecture to ``path`` (an ``.npz``).
 
     ``metadata`` is free-form JSON (training recipe, accuracy, ...), read back
     as ``load_model(path).checkpoint_metadata`` or ``load_state(path)[1]["metadata"]``.
     ``arch`` overrides the constructor arguments read from the model's attributes.
+    ``training`` makes the file a checkpoint: the state of the run so far (see the
+    module docstring), read back by :func:`load_training_state`.
     """
     described = describe_model(model)
     if arch is not None:
@@ -375,7 +389,102 @@ def save_model(path: str | os.PathLike[str], model: Any, *,
     dtypes = sorted({a.dtype.str for a in state.values()})
     header = dict(described, dtype=dtypes[0] if len(dtypes) == 1 else dtypes,
                   metadata=dict(metadata or {}))
+    if training is not None:
+        arrays: dict[str, np.ndarray] = {}
+        header["training"] = _encode_tree(training, arrays)
+        state.update(arrays)
     return save_state(path, state, header)
+
+
+# A training-state tree in JSON: arrays become {"$array": n} (entry TRAINING_PREFIX + n), floats JSON
+# cannot hold become {"$float": "nan"}, and dicts whose keys are not all strings become
+# {"$items": [[key, value], ...]} (an optimizer's state is keyed by parameter index).
+_MARKERS = ("$array", "$float", "$items")
+
+
+def _encode_tree(value: Any, arrays: dict[str, np.ndarray]) -> Any:
+    if isinstance(value, np.ndarray):
+        name = f"{TRAINING_PREFIX}{len(arrays)}"
+        arrays[name] = value
+        return {"$array": len(arrays) - 1}
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else {"$float": repr(float(value))}
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        if all(isinstance(k, str) for k in value) and not set(value) & set(_MARKERS):
+            return {k: _encode_tree(v, arrays) for k, v in value.items()}
+        return {"$items": [[_encode_tree(k, arrays), _encode_tree(v, arrays)] for k, v in value.items()]}
+    if isinstance(value, (list, tuple)):
+        return [_encode_tree(v, arrays) for v in value]
+    raise CheckpointError(f"training state holds a {type(value).__name__}; checkpoints hold dicts, lists, "
+                          "numbers, strings and NumPy arrays only")
+
+
+def _decode_tree(source: Any, value: Any, arrays: Mapping[str, np.ndarray], used: set[str],
+                 depth: int = 0) -> Any:
+    if depth > 32:
+        raise CheckpointError(f"{source}: training state is nested too deeply; the file is corrupted")
+    if isinstance(value, list):
+        return [_decode_tree(source, v, arrays, used, depth + 1) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "$array" in value:
+        index = value["$array"]
+        name = f"{TRAINING_PREFIX}{index}" if type(index) is int else None
+        if len(value) != 1 or name not in arrays or name in used:
+            raise CheckpointError(f"{source}: training state refers to array {reprlib.repr(index)}, which "
+                                  "the file does not hold once; the file is corrupted")
+        used.add(name)
+        return arrays[name]
+    if "$float" in value:
+        text = value["$float"]
+        if len(value) != 1 or text not in ("nan", "inf", "-inf"):
+            raise CheckpointError(f"{source}: training state holds the float {reprlib.repr(text)}; "
+                                  "the file is corrupted")
+        return float(text)
+    if "$items" in value:
+        items = value["$items"]
+        if len(value) != 1 or not isinstance(items, list) or not all(
+                isinstance(item, list) and len(item) == 2 and isinstance(item[0], (int, str)) for item in items):
+            raise CheckpointError(f"{source}: training state holds a malformed mapping; the file is corrupted")
+        return {key: _decode_tree(source, item, arrays, used, depth + 1) for key, item in items}
+    return {k: _decode_tree(source, v, arrays, used, depth + 1) for k, v in value.items()}
+
+
+def _split_training(state: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(model arrays, training arrays) of a file's entries."""
+    model = {k: v for k, v in state.items() if not k.startswith(TRAINING_PREFIX)}
+    return model, {k: v for k, v in state.items() if k.startswith(TRAINING_PREFIX)}
+
+
+def load_training_state(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The training state a checkpoint holds (what ``save_model(..., training=...)`` wrote).
+
+    Arrays come back bit for bit, numbers exactly.  A model file without one, or a
+    damaged one, raises :class:`CheckpointError` naming the problem.
+    """
+    return load_checkpoint(path)[1]
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """``(model state_dict, training state)`` of a checkpoint, read and checked once."""
+    state, header = load_state(path)
+    model_state, arrays = _split_training(state)
+    if "training" not in header:
+        raise CheckpointError(f"{path}: holds a model but no training state (a finished run's model, not "
+                              "a checkpoint of an unfinished one); resume from a checkpoint")
+    used: set[str] = set()
+    tree = _decode_tree(path, header["training"], arrays, used)
+    if used != set(arrays):
+        raise CheckpointError(f"{path}: holds training arrays its state does not use; the file is corrupted")
+    if not isinstance(tree, dict):
+        raise CheckpointError(f"{path}: training state is not a dict; the file is corrupted")
+    return model_state, tree
 
 
 def load_model(path: str | os.PathLike[str]) -> Any:
@@ -384,6 +493,7 @@ def load_model(path: str | os.PathLike[str]) -> Any:
     The saved metadata is available afterwards as ``model.checkpoint_metadata``.
     """
     state, header = load_state(path)
+    state, _ = _split_training(state)
     engine, kind, arch = header.get("engine"), header.get("kind"), header.get("arch")
     if not isinstance(engine, str) or not isinstance(kind, str) or not isinstance(arch, dict):
         raise CheckpointError(f"{path}: model header lacks engine, kind or arch; the file is corrupted")

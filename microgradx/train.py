@@ -29,6 +29,7 @@ BLAS threads (:mod:`microgradx.blas_threads`).
 from __future__ import annotations
 
 import math
+import reprlib
 import sys
 import time
 from dataclasses import dataclass, field
@@ -294,6 +295,8 @@ def fit(
     blas_threads: int | None = 1,
     progress: Any = True,
     stream: Any = None,
+    checkpoint: Any = None,
+    resume: Any = None,
 ) -> History:
     """Train ``model`` on ``data.x_train, data.y_train`` for ``epochs`` epochs; returns the :class:`History`.
 
@@ -327,6 +330,19 @@ def fit(
     not installed) on ``stream`` (default stderr), ``False`` nothing; any object
     with the methods of :class:`microgradx.cli_progress.Progress` may stand in.
     The model is left in eval mode.
+
+    **Stopping and continuing.**  ``checkpoint`` (a path, or a function called
+    with the state) saves the run after every epoch, before the callbacks: the
+    model and the training state -- the optimizer's and ``lr_scheduler``'s
+    ``state_dict()``, the epoch and step, the generator that shuffles and
+    augments, the history (:func:`microgradx.checkpoint.save_model` with
+    ``training=``).  ``resume=path`` continues such a run: the model, optimizer
+    and scheduler (built as the saved run built them) get the saved parameters and
+    state, and training goes on from the next epoch up to ``epochs``, exactly as
+    if it had never stopped (the same floats).  A checkpoint of another model or
+    optimizer, of other ``batch_size``/``seed``/``task`` settings, or of a run that
+    already trained ``epochs`` epochs is a ValueError naming the difference; a
+    missing or damaged file is a :class:`~microgradx.checkpoint.CheckpointError`.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
@@ -336,7 +352,9 @@ def fit(
         raise TypeError(f"augment must be a function (x_batch, rng) -> x_batch, got {augment!r}")
     check_blas_threads(blas_threads)
     run = _Run(model, data, optimizer, epochs, batch_size, get_task(task), loss, seed, lr_scheduler,
-               callbacks, augment)
+               callbacks, augment, checkpoint)
+    if resume is not None:
+        run.resume(resume)
     with limit_blas_threads(blas_threads):
         return run.train(progress, stream if stream is not None else sys.stderr)
 
@@ -346,8 +364,10 @@ class _Run:
 
     def __init__(self, model: Any, data: Any, optimizer: Any, epochs: int, batch_size: int, task: Task,
                  loss: str | Loss | None, seed: int, lr_scheduler: Any,
-                 callbacks: Sequence[Callable[[EpochRecord, History], Any]], augment: Augment | None) -> None:
+                 callbacks: Sequence[Callable[[EpochRecord, History], Any]], augment: Augment | None,
+                 checkpoint: Any = None) -> None:
         self.model, self.data, self.optimizer, self.task = model, data, optimizer, task
+        self.seed, self.checkpoint = seed, checkpoint
         self.epochs, self.batch_size, self.lr_scheduler = epochs, batch_size, lr_scheduler
         self.callbacks, self.augment = callbacks, augment
         self.engine = _adapter(model)
@@ -422,6 +442,8 @@ class _Run:
         self.epoch = epoch
         if self.lr_scheduler is not None:
             self.lr_scheduler.step()
+        if self.checkpoint is not None:
+            self._save()
         bar.epoch_done(record, self.epochs)
         try:
             for callback in self.callbacks:
@@ -431,10 +453,85 @@ class _Run:
             return False
         return True
 
+    # -- stopping and continuing ----------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """The run so far, as a tree of dicts, lists, numbers and arrays (see :func:`fit`)."""
+        optimizer, scheduler = self.optimizer, self.lr_scheduler
+        if not hasattr(optimizer, "state_dict"):
+            raise TypeError(f"checkpoint= needs an optimizer with state_dict(); {type(optimizer).__name__} "
+                            "has none (use one from microgradx.optim)")
+        return {
+            "format": _STATE_FORMAT, "epoch": self.epoch, "step": self.step, "epochs": self.epochs,
+            "batch_size": self.batch_size, "seed": self.seed, "task": self.task.name,
+            "rng": self.rng.bit_generator.state, "history": self.history.as_dict(),
+            "optimizer": {"class": type(optimizer).__name__, "state": optimizer.state_dict()},
+            "lr_scheduler": None if scheduler is None else {"class": type(scheduler).__name__,
+                                                            "state": scheduler.state_dict()},
+        }
+
+    def _save(self) -> None:
+        if callable(self.checkpoint):
+            self.checkpoint(self.state())
+            return
+        from .checkpoint import save_model
+        save_model(self.checkpoint, self.model, training=self.state())
+
+    def resume(self, path: Any) -> None:
+        """Continue the run saved at ``path``; every check comes before anything changes."""
+        from .checkpoint import load_checkpoint
+        model_state, saved = load_checkpoint(path)
+        where = f"cannot resume from {path}:"
+        if saved.get("format") != _STATE_FORMAT:
+            raise ValueError(f"{where} its training state is not {_STATE_FORMAT!r}; the file is corrupted")
+        for name, ours in (("batch_size", self.batch_size), ("seed", self.seed), ("task", self.task.name)):
+            if saved.get(name) != ours:
+                raise ValueError(f"{where} the saved run trained with {name}={saved.get(name)!r}, this one asks "
+                                 f"{name}={ours!r}; pass the saved run's settings to continue it exactly")
+        done = saved.get("epoch")
+        if type(done) is not int or done < 0:
+            raise ValueError(f"{where} its epoch count {reprlib.repr(done)} is invalid; the file is corrupted")
+        if done >= self.epochs:
+            raise ValueError(f"{where} the saved run already trained {done} epochs and epochs={self.epochs} asks "
+                             f"for no more; nothing to resume (pass epochs > {done} to train further)")
+        self._check_kind(where, "optimizer", saved.get("optimizer"), self.optimizer)
+        self._check_kind(where, "lr_scheduler", saved.get("lr_scheduler"), self.lr_scheduler)
+        try:
+            history = History.from_dict(saved["history"])
+            rng = np.random.default_rng()
+            rng.bit_generator.state = saved["rng"]
+            step = int(saved["step"])
+        except (KeyError, TypeError, ValueError, AttributeError, StopIteration):
+            raise ValueError(f"{where} its history, step or generator state is malformed; the file is "
+                             "corrupted") from None
+        try:
+            self.model.load_state_dict(model_state)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{where} it holds the parameters of a different model "
+                             f"({str(error).splitlines()[0][:200]}); build the model the saved run trained") from None
+        try:
+            self.optimizer.load_state_dict(saved["optimizer"]["state"])
+            if self.lr_scheduler is not None:
+                self.lr_scheduler.load_state_dict(saved["lr_scheduler"]["state"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{where} {str(error).splitlines()[0][:300]}") from None
+        self.rng, self.history, self.epoch, self.step = rng, history, done, step
+
+    @staticmethod
+    def _check_kind(where: str, role: str, saved: Any, ours: Any) -> None:
+        saved_class = saved.get("class") if isinstance(saved, dict) else None
+        our_class = None if ours is None else type(ours).__name__
+        if saved_class != our_class:
+            raise ValueError(f"{where} the saved run used {role} {saved_class or 'none'}, this one "
+                             f"{our_class or 'none'}; build the {role} the saved run used")
+
     def _stop(self, bar: Any, why: str) -> bool:
         self.history.stopped = why
         bar.message(why)
         return False
+
+
+_STATE_FORMAT = "microgradx-training-1"
 
 
 class _Silent:

@@ -74,6 +74,10 @@ class Optimizer:
     (one group each; missing hyperparameters come from ``defaults``).
     """
 
+    #: The names a parameter's state may hold (all of them, if required).
+    _state_keys: frozenset[str] = frozenset()
+    _state_keys_required = False
+
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any], scheduler: Schedule | None = None) -> None:
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
@@ -216,6 +220,11 @@ class Optimizer:
                 raise ValueError(f"the saved optimizer has state for parameter {i} but this one has only "
                                  f"{len(params)} parameters; is it the state of another model?")
             p = by_index[i]
+            if not isinstance(saved, dict) or not set(saved) <= self._state_keys or (
+                    self._state_keys_required and set(saved) != self._state_keys):
+                names = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
+                raise ValueError(f"the saved state of parameter {i} holds {names}, not a {type(self).__name__}'s "
+                                 f"{sorted(self._state_keys)}; is it the state of another optimizer?")
             restored[p] = {name: self._restored_value(p, i, name, value) for name, value in saved.items()}
         groups = []
         for group, saved in zip(self.param_groups, saved_groups):
@@ -234,7 +243,12 @@ class Optimizer:
     @staticmethod
     def _restored_value(p: Any, i: int, name: str, value: Any) -> Any:
         if name == "step":
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(f"the saved step count of parameter {i} is {value!r}, not an integer >= 0")
             return int(value)
+        if not isinstance(value, (numbers.Real, np.ndarray)) or isinstance(value, bool) or (
+                isinstance(value, np.ndarray) and value.dtype.kind not in "fiu"):
+            raise ValueError(f"the saved {name} of parameter {i} is a {type(value).__name__}, not numbers")
         if isinstance(p.data, np.ndarray):
             array = np.array(value, dtype=np.float64)
             if array.shape != p.data.shape:
@@ -255,6 +269,8 @@ class SGD(Optimizer):
     ``theta -= lr * (g + mu b)`` (Nesterov) or ``theta -= lr * b``; without
     momentum ``theta -= lr * g``.
     """
+
+    _state_keys = frozenset({"momentum_buffer"})
 
     def __init__(self, params: Iterable[Any], lr: float, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0, dampening: float = 0.0, *,
@@ -295,6 +311,9 @@ class Adam(Optimizer):
     ``m_hat = m / (1 - b1^t)`` and ``v_hat = v / (1 - b2^t)`` undo the bias
     of starting the averages at 0.  State: ``step``, ``exp_avg`` (m), ``exp_avg_sq`` (v).
     """
+
+    _state_keys = frozenset({"step", "exp_avg", "exp_avg_sq"})
+    _state_keys_required = True
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, *, scheduler: Schedule | None = None) -> None:

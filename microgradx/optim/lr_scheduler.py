@@ -151,11 +151,28 @@ class LRScheduler:
         if unknown:
             raise ValueError(f"{type(self).__name__}.load_state_dict: unknown keys {unknown}; is this "
                              "the state of another kind of scheduler?")
+        for key, value in state.items():
+            if not _same_kind(value, self.__dict__[key]):
+                raise ValueError(f"{type(self).__name__}.load_state_dict: {key} is {value!r}, which does not fit "
+                                 f"{self.__dict__[key]!r}; is this the state of another scheduler?")
         self.__dict__.update({key: (list(value) if isinstance(value, list) else value)
                               for key, value in state.items()})
 
     def _current(self) -> list[float]:
         return [group["lr"] for group in self.optimizer.param_groups]
+
+
+def _same_kind(value: Any, current: Any) -> bool:
+    """True if a saved value can replace ``current``: a bool for a bool, numbers for numbers, lists alike."""
+    if isinstance(current, bool) or isinstance(value, bool):
+        return type(value) is type(current)
+    if isinstance(current, numbers.Real):
+        return isinstance(value, numbers.Real) and (not isinstance(current, numbers.Integral)
+                                                     or isinstance(value, numbers.Integral))
+    if isinstance(current, list):
+        return isinstance(value, list) and len(value) == len(current) and all(
+            _same_kind(v, c) for v, c in zip(value, current))
+    return type(value) is type(current)
 
 
 class StepLR(LRScheduler):
