@@ -501,7 +501,7 @@ class _Run:
             rng = np.random.default_rng()
             rng.bit_generator.state = saved["rng"]
             step = int(saved["step"])
-        except (KeyError, TypeError, ValueError, AttributeError, StopIteration):
+        except (KeyError, TypeError, ValueError, AttributeError, StopIteration, OverflowError):
             raise ValueError(f"{where} its history, step or generator state is malformed; the file is "
                              "corrupted") from None
         try:

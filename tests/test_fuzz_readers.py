@@ -20,7 +20,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from microgradx.checkpoint import HEADER_KEY, CheckpointError, load_model, load_state, save_model
+from microgradx.checkpoint import (HEADER_KEY, CheckpointError, load_model, load_state, load_training_state,
+                                   save_model)
 from microgradx.data import DataFormatError, read_idx
 from microgradx.nn.layers import TensorMLP
 
@@ -187,6 +188,137 @@ def test_edited_npy_headers(tmp_path, model_file, entry, where, byte):
     path = tmp_path / "m.npz"
     path.write_bytes(_rewrite_entries(data, edit))
     _assert_model_same_or_refused(path, original)
+
+
+# ---------------------------------------------------------------- checkpoints (training state)
+
+def _checkpoint_bytes(tmp: Path) -> bytes:
+    """A real checkpoint: two epochs of Adam + StepLR on blobs, stopped, as fit(checkpoint=) writes it."""
+    from microgradx.data import DataSplit, make_blobs
+    from microgradx.optim import Adam, StepLR
+    from microgradx.train import StopTraining, fit
+
+    def stop(record, history):
+        if record.epoch == 2:
+            raise StopTraining("interrupted")
+
+    x, y = make_blobs(40, seed=0)
+    model = TensorMLP(2, [4, 2], seed=0)
+    opt = Adam(model.parameters(), lr=0.01)
+    fit(model, DataSplit(x, y, x, y, name="blobs", num_classes=2), optimizer=opt,
+        lr_scheduler=StepLR(opt, 1, 0.5), epochs=4, batch_size=16, progress=False,
+        checkpoint=tmp / "run.npz", callbacks=[stop])
+    return (tmp / "run.npz").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def checkpoint_file(tmp_path_factory):
+    """(bytes of a real checkpoint, its training state)."""
+    tmp = tmp_path_factory.mktemp("checkpoint")
+    data = _checkpoint_bytes(tmp)
+    return data, load_training_state(tmp / "run.npz")
+
+
+def _same_tree(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
+                and a.shape == b.shape and a.tobytes() == b.tobytes())
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same_tree(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(_same_tree, a, b))
+    return type(a) is type(b) and (a == b or a != a and b != b)
+
+
+def _resume_or_refuse(path: Path) -> None:
+    """Resuming from the file either works or is a one-line ValueError/CheckpointError; nothing else."""
+    from microgradx.data import DataSplit, make_blobs
+    from microgradx.optim import Adam, StepLR
+    from microgradx.train import fit
+
+    x, y = make_blobs(40, seed=0)
+    model = TensorMLP(2, [4, 2], seed=0)
+    opt = Adam(model.parameters(), lr=0.01)
+    try:
+        fit(model, DataSplit(x, y, x, y, name="blobs", num_classes=2), optimizer=opt,
+            lr_scheduler=StepLR(opt, 1, 0.5), epochs=4, batch_size=16, progress=False, resume=path)
+    except ValueError as error:  # CheckpointError is a ValueError
+        _one_line(error)
+
+
+@FUZZ
+@given(cut=st.floats(0.0, 1.0, exclude_max=True))
+def test_truncated_checkpoints(tmp_path, checkpoint_file, cut):
+    data, _ = checkpoint_file
+    path = tmp_path / "run.npz"
+    path.write_bytes(data[: int(len(data) * cut)])
+    with pytest.raises(CheckpointError) as caught:
+        load_training_state(path)
+    _one_line(caught.value)
+
+
+@FUZZ
+@given(flips=st.lists(st.tuples(st.floats(0.0, 1.0, exclude_max=True), st.integers(0, 7)),
+                      min_size=1, max_size=3))
+def test_bit_flipped_checkpoints(tmp_path, checkpoint_file, flips):
+    data, original = checkpoint_file
+    mutated = bytearray(data)
+    for where, bit in flips:
+        mutated[int(where * len(data))] ^= 1 << bit
+    path = tmp_path / "run.npz"
+    path.write_bytes(bytes(mutated))
+    try:
+        state = load_training_state(path)
+    except CheckpointError as error:
+        _one_line(error)
+    else:
+        assert _same_tree(state, original)
+
+
+def _paths(tree, prefix=()):
+    """Every path into the JSON of a training state (as keys and list indices)."""
+    yield prefix
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            yield from _paths(value, prefix + (key,))
+    elif isinstance(tree, list):
+        for i, value in enumerate(tree):
+            yield from _paths(value, prefix + (i,))
+
+
+@pytest.fixture(scope="module")
+def checkpoint_header(checkpoint_file):
+    data, _ = checkpoint_file
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        header = json.loads(np.load(io.BytesIO(archive.read(f"{HEADER_KEY}.npy"))).tobytes())
+    return header, [p for p in _paths(header["training"]) if p]
+
+
+@FUZZ
+@given(which=st.integers(0, 10 ** 6), value=json_values)
+@example(which=0, value=None)
+def test_edited_training_state_fields(tmp_path, checkpoint_file, checkpoint_header, which, value):
+    data, _ = checkpoint_file
+    header, paths = checkpoint_header
+    field = paths[which % len(paths)]
+
+    def edit(entries):
+        raw, method = entries[f"{HEADER_KEY}.npy"]
+        edited = json.loads(np.load(io.BytesIO(raw)).tobytes())
+        node = edited["training"]
+        for key in field[:-1]:
+            node = node[key]
+        node[field[-1]] = value
+        entries[f"{HEADER_KEY}.npy"] = (_npy(np.frombuffer(json.dumps(edited).encode(), np.uint8)), method)
+
+    path = tmp_path / "run.npz"
+    path.write_bytes(_rewrite_entries(data, edit))
+    try:
+        load_training_state(path)
+    except CheckpointError as error:
+        _one_line(error)
+        return
+    _resume_or_refuse(path)
 
 
 # ---------------------------------------------------------------- IDX files

@@ -431,3 +431,15 @@ def test_matches_torch_optim_over_20_steps_of_a_least_squares_problem(name, kwar
     assert np.array_equal(unused.data, unused0)
     assert set(opt.state_dict()["state"]) == set(ref.state_dict()["state"]) == ({0, 1} if
                                                                              opt.state_dict()["state"] else set())
+
+
+@pytest.mark.parametrize("key, value, message", [("step_size", 0, "step_size"), ("gamma", "x", "gamma"),
+                                                 ("last_epoch", -5, "last_epoch"), ("nonsense", 1, "unknown keys")])
+def test_a_scheduler_state_it_could_not_step_from_is_refused_and_changes_nothing(key, value, message):
+    sched = StepLR(SGD([Value(0.0)], lr=0.1), step_size=2)
+    state = sched.state_dict()
+    state[key] = value
+    before = sched.state_dict()
+    with pytest.raises(ValueError, match=message):
+        sched.load_state_dict(state)
+    assert sched.state_dict() == before

@@ -202,19 +202,26 @@ class Optimizer:
         if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
             raise ValueError("load_state_dict takes the dict an optimizer's state_dict() returned "
                              "(with 'state' and 'param_groups')")
-        saved_groups = state_dict["param_groups"]
+        saved_groups, saved_state, steps = state_dict["param_groups"], state_dict["state"], state_dict.get("steps", 0)
+        if not (isinstance(saved_groups, list) and all(isinstance(g, dict) and isinstance(g.get("params"), list)
+                                                       for g in saved_groups)
+                and isinstance(saved_state, dict) and all(type(k) is int or isinstance(k, str) and k.isdigit()
+                                                           for k in saved_state)
+                and type(steps) is int and steps >= 0):
+            raise ValueError("the saved optimizer state is malformed (param_groups must be a list of dicts with "
+                             "'params', state a dict keyed by parameter index, steps a count)")
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"the saved optimizer has {len(saved_groups)} parameter groups but this one has "
                              f"{len(self.param_groups)}; build the optimizer as the saved run did")
         sizes = [len(g["params"]) for g in self.param_groups]
-        saved_sizes = [len(g.get("params", ())) for g in saved_groups]
+        saved_sizes = [len(g["params"]) for g in saved_groups]
         if sizes != saved_sizes:
             raise ValueError(f"the saved optimizer's groups hold {saved_sizes} parameters but this one's hold "
                              f"{sizes}; is it the state of another model?")
         params = self.params
         by_index = {i: p for i, p in enumerate(params)}
         restored: dict[Any, dict[str, Any]] = {}
-        for key, saved in state_dict["state"].items():
+        for key, saved in saved_state.items():
             i = int(key)
             if i not in by_index:
                 raise ValueError(f"the saved optimizer has state for parameter {i} but this one has only "
@@ -238,7 +245,7 @@ class Optimizer:
             groups.append(new)
         self.param_groups[:] = groups
         self.state = restored
-        self.steps = int(state_dict.get("steps", 0))
+        self.steps = steps
 
     @staticmethod
     def _restored_value(p: Any, i: int, name: str, value: Any) -> Any:

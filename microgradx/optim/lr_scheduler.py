@@ -155,8 +155,20 @@ class LRScheduler:
             if not _same_kind(value, self.__dict__[key]):
                 raise ValueError(f"{type(self).__name__}.load_state_dict: {key} is {value!r}, which does not fit "
                                  f"{self.__dict__[key]!r}; is this the state of another scheduler?")
-        self.__dict__.update({key: (list(value) if isinstance(value, list) else value)
-                              for key, value in state.items()})
+        merged = dict(self.__dict__)
+        merged.update({key: (list(value) if isinstance(value, list) else value) for key, value in state.items()})
+        try:
+            self._check_state(merged)
+        except ValueError as error:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: {error}") from None
+        self.__dict__.update(merged)
+
+    def _check_state(self, state: dict[str, Any]) -> None:
+        """Refuse a state this scheduler could not step from (a ValueError naming the value)."""
+        if state["last_epoch"] < 0 or state["_step_count"] < 0:
+            raise ValueError(f"last_epoch {state['last_epoch']} and _step_count {state['_step_count']} must be >= 0")
+        for lr in state["base_lrs"] + state["_last_lr"]:
+            _rate(lr, "a learning rate")
 
     def _current(self) -> list[float]:
         return [group["lr"] for group in self.optimizer.param_groups]
@@ -192,6 +204,11 @@ class StepLR(LRScheduler):
         self.gamma = _rate(gamma, "gamma")
         super().__init__(optimizer, last_epoch)
 
+    def _check_state(self, state: dict[str, Any]) -> None:
+        super()._check_state(state)
+        _count(state["step_size"], "step_size")
+        _rate(state["gamma"], "gamma")
+
     def get_lr(self) -> list[float]:
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return self._current()
@@ -210,6 +227,11 @@ class CosineAnnealingLR(LRScheduler):
         self.T_max = _count(T_max, "T_max")
         self.eta_min = _rate(eta_min, "eta_min")
         super().__init__(optimizer, last_epoch)
+
+    def _check_state(self, state: dict[str, Any]) -> None:
+        super()._check_state(state)
+        _count(state["T_max"], "T_max")
+        _rate(state["eta_min"], "eta_min")
 
     def get_lr(self) -> list[float]:
         e, T, low = self.last_epoch, self.T_max, self.eta_min
