@@ -575,3 +575,18 @@ def test_recipes_and_configs_load_without_argparse():
     code = "import sys, microgradx.recipes, microgradx.config; print('argparse' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_a_data_set_added_with_one_entry_trains_and_evaluates_through_the_command(in_tmp, capsys, monkeypatch):
+    from microgradx.data import DataSplit, make_blobs
+    from microgradx.recipes import DATASETS, DataSet
+
+    def blobs(seed, folder):
+        x, y = make_blobs(n=80, seed=seed)
+        return DataSplit(x[:60], y[:60], x[60:], y[60:], name="blobs", num_classes=2)
+    monkeypatch.setitem(DATASETS, "blobs", DataSet(blobs, Recipe((4,), "tanh", 0.05, 3, 8), test_fraction=0.25))
+    code, out, err = _run(capsys, "train", "--data", "blobs", "--out", "b")
+    assert code == 0 and "on blobs (60 train / 20 test)" in out and "3 epochs, batch 8" in out, err
+    assert load_model(in_tmp / "b" / "model.npz").checkpoint_metadata["split"]["test_fraction"] == 0.25
+    code, out, err = _run(capsys, "eval", "b/model.npz")
+    assert code == 0 and "on blobs" in out, err
