@@ -129,7 +129,11 @@ _GRAPH_FLAGS = ("-h", "--help")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``microgradx`` argument parser with its three commands."""
+    """The ``microgradx`` argument parser with its three commands.
+
+    No option carries a default here: an option left out is None and keeps its
+    config field's default (:mod:`microgradx.config` is the one place for them).
+    """
     parser = _Parser(prog=PROG, description="Train, evaluate and draw with microgradx.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
