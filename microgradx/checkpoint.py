@@ -57,6 +57,7 @@ __all__ = [
     "CheckpointError", "save_model", "load_model", "save_state", "load_state",
     "load_checkpoint", "load_training_state", "TRAINING_PREFIX",
     "register_model", "build_model", "model_kinds", "describe_model",
+    "ModelKind", "model_kind", "unregister_model",
     "FORMAT_NAME", "FORMAT_VERSION", "HEADER_KEY", "MAX_HEADER_BYTES",
 ]
 
@@ -144,6 +145,16 @@ register_model("tensor", "cnn", "microgradx.nn.conv:SmallCNN",
 def model_kinds() -> list[tuple[str, str]]:
     """Every registered ``(engine, kind)`` pair."""
     return sorted(_KINDS)
+
+
+def model_kind(engine: str, kind: str) -> ModelKind:
+    """The registration of ``(engine, kind)``; CheckpointError naming the known kinds if there is none."""
+    return _lookup(engine, kind)
+
+
+def unregister_model(engine: str, kind: str) -> None:
+    """Undo :func:`register_model` (nothing happens if ``(engine, kind)`` is not registered)."""
+    _KINDS.pop((engine, kind), None)
 
 
 def _lookup(engine: str, kind: str) -> ModelKind:

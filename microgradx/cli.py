@@ -12,30 +12,51 @@ line ``microgradx: error: ...`` on stderr and exits with status 2; a run whose
 loss diverges exits with 1.  ``train`` never replaces an earlier run's files
 unless given ``--overwrite``; ``eval`` refuses a split of the training data
 set whose test set holds training examples unless given ``--allow-other-split``.
+
+Each command's flags become one plain dataclass of :mod:`microgradx.config`
+(a flag left out keeps the field's default); the command runs on that, and
+:mod:`microgradx.recipes` fills in the recipe and knows nothing of argparse.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import sys
+from dataclasses import fields
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from . import checkpoint
+from . import train as training  # fit and evaluate are looked up when called (tests stand in for them)
 from .checkpoint import CheckpointError
+from .config import EvalConfig, GraphConfig, TrainConfig
 from .data import DataFormatError
 from .expr import ExpressionError
-from .recipes import (DATASETS, MODEL_RECIPES, MODELS, CliError, describe_architecture,
-                      input_width, load_dataset, make_augmentation, make_optimizer, output_width,
-                      recipe_for, scaled_data, split_overlaps, split_record)
+from .recipes import (DATASETS, MODELS, load_dataset, make_augmentation, make_optimizer, model_entry,
+                      recipe_for, scaled_data, split_overlaps, split_record, with_recipe_defaults)
+from .optim.lr_scheduler import cosine_schedule
+from .viz.history import plot_history
 
-__all__ = ["main", "build_parser", "CliError", "DATASETS", "MODELS", "MODEL_RECIPES", "recipe_for",
-           "load_dataset"]
+__all__ = ["main", "build_parser", "CliError", "DATASETS", "MODELS", "recipe_for", "load_dataset"]
 
 PROG = "microgradx"
+
+
+class CliError(Exception):
+    """An expected failure: printed as one line, exit status 2."""
+
+
+@contextlib.contextmanager
+def _refused_as_usage_errors() -> Iterator[None]:
+    """Inside: a ValueError of the library (a request it cannot do) is the command's one-line error."""
+    try:
+        yield
+    except ValueError as error:
+        raise CliError(str(error)) from None
 
 
 # ---------------------------------------------------------------------------
@@ -74,10 +95,10 @@ _positive_float = _number(float, minimum=0.0, strict=True)
 _non_negative_float = _number(float, minimum=0.0, strict=False)
 
 
-def _hidden_sizes(text: str) -> list[int]:
-    """``"32,16"`` -> [32, 16]; ``""`` or ``"none"`` -> [] (a linear model)."""
+def _hidden_sizes(text: str) -> tuple[int, ...]:
+    """``"32,16"`` -> (32, 16); ``""`` or ``"none"`` -> () (a linear model)."""
     if text.strip().lower() in ("", "none"):
-        return []
+        return ()
     sizes = []
     for part in text.split(","):
         try:
@@ -88,7 +109,7 @@ def _hidden_sizes(text: str) -> list[int]:
         if size < 1:
             raise argparse.ArgumentTypeError(f"layer size {size} in {text!r} must be at least 1")
         sizes.append(size)
-    return sizes
+    return tuple(sizes)
 
 
 def _folder(text: str) -> str:
@@ -109,7 +130,11 @@ _GRAPH_FLAGS = ("-h", "--help")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``microgradx`` argument parser with its three commands."""
+    """The ``microgradx`` argument parser with its three commands.
+
+    No option carries a default here: an option left out is None and keeps its
+    config field's default (:mod:`microgradx.config` is the one place for them).
+    """
     parser = _Parser(prog=PROG, description="Train, evaluate and draw with microgradx.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -118,17 +143,17 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a model (default: tensor MLP on the 8x8 digits)",
                                 description="Train a model; writes model.npz, history.json and "
                                             "curves.png into --out.")
-    train.add_argument("--data", choices=list(DATASETS), default="digits", help="data set (default digits)")
+    train.add_argument("--data", choices=list(DATASETS), help="data set (default digits)")
     train.add_argument("--mnist-dir", metavar="PATH", help="folder with the MNIST IDX files (--data mnist)")
-    train.add_argument("--engine", choices=["tensor", "scalar"], default="tensor",
+    train.add_argument("--engine", choices=["tensor", "scalar"],
                        help="tensor (NumPy arrays, fast) or scalar (one Value per number, slow)")
-    train.add_argument("--model", choices=list(MODELS), default="mlp",
+    train.add_argument("--model", choices=list(MODELS),
                        help="mlp, or cnn (tensor engine, image data; its own default recipe)")
     train.add_argument("--hidden", type=_hidden_sizes, metavar="SIZES",
                        help="hidden layer sizes, e.g. 32,16 (cnn: one size; default depends on --data)")
     train.add_argument("--activation", choices=["relu", "tanh", "sigmoid", "linear"],
                        help="hidden-layer activation (default depends on --data)")
-    train.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default="adam",
+    train.add_argument("--optimizer", choices=["sgd", "adam", "adamw"],
                        help="sgd (momentum 0.9), adam or adamw (default adam)")
     train.add_argument("--lr", type=_positive_float, help="learning rate (default depends on --data)")
     train.add_argument("--epochs", type=_positive_int, help="passes over the training set")
@@ -137,17 +162,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="learning rate: constant, or cosine from --lr to 0 per step (cnn default)")
     train.add_argument("--augment", choices=["none", "shift"],
                        help="shift: move training images by up to 1 pixel, p = 1/2 (cnn default)")
-    train.add_argument("--weight-decay", type=_non_negative_float, default=0.0, help="L2 / decoupled decay")
-    train.add_argument("--seed", type=_non_negative_int, default=0, help="seed for split, init and order")
+    train.add_argument("--weight-decay", type=_non_negative_float, help="L2 / decoupled decay")
+    train.add_argument("--seed", type=_non_negative_int, help="seed for split, init and order")
     train.add_argument("--out", metavar="DIR", type=_folder,
                        help="output folder (default runs/<data>-<engine>, runs/<data>-<engine>-cnn)")
     train.add_argument("--overwrite", action="store_true",
                        help="replace the earlier run in --out (without it, train refuses)")
     train.add_argument("--quiet", action="store_true", help="no progress bar and no epoch table")
-    train.set_defaults(run=_train)
+    train.set_defaults(run=_train, config_class=TrainConfig)
 
     evaluate = commands.add_parser("eval", help="evaluate a saved model on a data set's test split")
-    evaluate.add_argument("model", metavar="MODEL", help="a model file written by microgradx train")
+    evaluate.add_argument("model_file", metavar="MODEL", help="a model file written by microgradx train")
     evaluate.add_argument("--data", choices=list(DATASETS),
                           help="data set (default: the one the model was trained on)")
     evaluate.add_argument("--mnist-dir", metavar="PATH", help="folder with the MNIST IDX files")
@@ -155,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="split seed (default: the one the model was trained with)")
     evaluate.add_argument("--allow-other-split", action="store_true",
                           help="evaluate on a split whose test set holds training examples")
-    evaluate.set_defaults(run=_eval)
+    evaluate.set_defaults(run=_eval, config_class=EvalConfig)
 
     graph = commands.add_parser("graph", help="draw an expression's graph with its gradients",
                                 description="Build EXPR from Values, run backward, print the "
@@ -164,8 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("variables", metavar="NAME=VALUE", nargs="*", help="e.g. x=-2 y=5 z=-4")
     graph.add_argument(*_GRAPH_VALUE_OPTIONS[:2], metavar="FILE",
                        help="write the drawing: .svg, .png, .pdf or .dot")
-    graph.add_argument(_GRAPH_VALUE_OPTIONS[2], choices=["LR", "TB"], default="LR", help="layout direction")
-    graph.set_defaults(run=_graph)
+    graph.add_argument(_GRAPH_VALUE_OPTIONS[2], choices=["LR", "TB"], help="layout direction")
+    graph.set_defaults(run=_graph, config_class=GraphConfig)
     return parser
 
 
@@ -178,50 +203,38 @@ def _version() -> str:
 # Commands.
 # ---------------------------------------------------------------------------
 
-def _train(args: argparse.Namespace) -> int:
-    from .optim.lr_scheduler import cosine_schedule
-    from .train import fit
-    from .viz.history import plot_history
-
-    if (args.engine, args.model) not in checkpoint.model_kinds():
-        engines = [e for e, k in checkpoint.model_kinds() if k == args.model]
-        raise CliError(f"--model {args.model} has no {args.engine} version; use --engine "
-                       f"{' or '.join(engines)}")
-    loader = DATASETS[args.data][0]
-    recipe = recipe_for(args.model, args.data)
-    raw = loader(args.seed, args)
-    data = scaled_data(raw, recipe.input_scale, recipe.input_shift)
-    arch = MODELS[args.model](args, data, recipe)
-    lr = args.lr if args.lr is not None else recipe.lr
-    epochs = args.epochs if args.epochs is not None else recipe.epochs
-    batch_size = args.batch_size if args.batch_size is not None else recipe.batch_size
-    schedule = args.schedule or recipe.schedule
-    augment = args.augment or recipe.augment
-    augmentation = make_augmentation(augment, data)
-    model = checkpoint.build_model(args.engine, args.model, seed=args.seed, **arch)
+def _train(config: TrainConfig) -> int:
+    with _refused_as_usage_errors():
+        config = with_recipe_defaults(config)
+        entry = model_entry(config.model, config.engine)
+        raw = load_dataset(config.data, seed=config.seed, mnist_dir=config.mnist_dir)
+        data = scaled_data(raw, config.input_scale, config.input_shift)
+        arch = entry.architecture(config, data)
+        augmentation = make_augmentation(config.augment, data)
+    model = checkpoint.build_model(config.engine, config.model, seed=config.seed, **arch)
     scheduler = None
-    if schedule == "cosine":
-        scheduler = cosine_schedule(lr, epochs * math.ceil(data.num_train / batch_size))
-    optimizer = make_optimizer(args.optimizer, model.parameters(), lr, args.weight_decay, scheduler)
-    folder = f"{args.data}-{args.engine}" + ("" if args.model == "mlp" else f"-{args.model}")
-    out = Path(args.out) if args.out is not None else Path("runs") / folder
+    if config.schedule == "cosine":
+        scheduler = cosine_schedule(config.lr, config.epochs * math.ceil(data.num_train / config.batch_size))
+    optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr, config.weight_decay, scheduler)
+    folder = f"{config.data}-{config.engine}" + ("" if config.model == "mlp" else f"-{config.model}")
+    out = Path(config.out) if config.out is not None else Path("runs") / folder
     _prepare_folder(out)
     earlier = _earlier_run(out)
-    if earlier and not args.overwrite:
+    if earlier and not config.overwrite:
         raise CliError(f"{out} already holds an earlier run ({', '.join(earlier)}); pass --overwrite "
                        "to replace it, or --out DIR to write this run elsewhere")
 
-    if not args.quiet:
-        extras = "".join([" cosine" if schedule == "cosine" else "",
-                          f", {augment} augmentation" if augment != "none" else ""])
-        print(f"training {args.engine} {args.model} {describe_architecture(args.model, arch)} on "
-              f"{data.name} ({data.num_train} train / {data.num_test} test), {args.optimizer} "
-              f"lr={lr:g}{extras}, {epochs} epochs, batch {batch_size}, seed {args.seed}")
-    history = fit(model, data, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
-                  seed=args.seed, augment=augmentation, progress=not args.quiet)
-    if history.epochs and not args.quiet:
+    if not config.quiet:
+        extras = "".join([" cosine" if config.schedule == "cosine" else "",
+                          f", {config.augment} augmentation" if config.augment != "none" else ""])
+        print(f"training {config.engine} {config.model} {entry.describe(arch)} on "
+              f"{data.name} ({data.num_train} train / {data.num_test} test), {config.optimizer} "
+              f"lr={config.lr:g}{extras}, {config.epochs} epochs, batch {config.batch_size}, seed {config.seed}")
+    history = training.fit(model, data, optimizer=optimizer, epochs=config.epochs, batch_size=config.batch_size,
+                           seed=config.seed, augment=augmentation, progress=not config.quiet)
+    if history.epochs and not config.quiet:
         print(_epoch_table(history))
-    if not args.overwrite and _earlier_run(out):  # another process wrote there while we trained
+    if not config.overwrite and _earlier_run(out):  # another process wrote there while we trained
         raise CliError(f"{out} got an earlier run's files while this one trained "
                        f"({', '.join(_earlier_run(out))}); nothing written, rerun with --out DIR")
     written = []
@@ -229,7 +242,7 @@ def _train(args: argparse.Namespace) -> int:
         (out / "history.json").write_text(json.dumps(history.as_dict(), indent=1) + "\n")
         written.append("history.json")
         try:
-            plot_history(history, out / "curves.png", title=f"{data.name}, {args.engine} {args.model}")
+            plot_history(history, out / "curves.png", title=f"{data.name}, {config.engine} {config.model}")
             written.append("curves.png")
         except ImportError as missing:
             print(f"note: {missing}; curves.png not written", file=sys.stderr)
@@ -239,10 +252,11 @@ def _train(args: argparse.Namespace) -> int:
         return 1
     final = history.final
     metadata = {
-        "data": args.data, "seed": args.seed, "input_scale": recipe.input_scale,
-        "input_shift": recipe.input_shift, "optimizer": args.optimizer, "lr": lr, "epochs": epochs,
-        "batch_size": batch_size, "weight_decay": args.weight_decay, "schedule": schedule,
-        "augment": augment, "test_acc": final.test_acc, "split": split_record(args.data, args.seed),
+        "data": config.data, "seed": config.seed, "input_scale": config.input_scale,
+        "input_shift": config.input_shift, "optimizer": config.optimizer, "lr": config.lr,
+        "epochs": config.epochs, "batch_size": config.batch_size, "weight_decay": config.weight_decay,
+        "schedule": config.schedule, "augment": config.augment, "test_acc": final.test_acc,
+        "split": split_record(config.data, config.seed),
     }
     checkpoint.save_model(out / "model.npz", model, metadata=metadata)
     written.insert(0, "model.npz")
@@ -285,27 +299,25 @@ def _epoch_table(history: Any) -> str:
     return "\n".join(lines)
 
 
-def _eval(args: argparse.Namespace) -> int:
-    from .train import evaluate
-
-    path = Path(args.model)
+def _eval(config: EvalConfig) -> int:
+    path = Path(config.model_file)
     model = _load_model(path)
     meta = getattr(model, "checkpoint_metadata", {})
     meta = meta if isinstance(meta, dict) else {}
     trained_on = meta.get("data")
-    name = args.data or trained_on
+    name = config.data or trained_on
     if name is None:
         raise CliError(f"{path} does not say which data it was trained on; pass --data")
     if not isinstance(name, str) or name not in DATASETS:
         raise CliError(f"{path} was trained on unknown data set {name!r}; pass --data")
     trained_seed = _metadata_number(path, meta, "seed", 0, int)
-    seed = args.seed if args.seed is not None else trained_seed
+    seed = config.seed if config.seed is not None else trained_seed
     trained_split = meta.get("split")
     if not isinstance(trained_split, dict) and isinstance(trained_on, str) and trained_on in DATASETS:
         trained_split = split_record(trained_on, trained_seed)  # files from before the split was recorded
     requested = split_record(name, seed)
     if isinstance(trained_split, dict) and split_overlaps(trained_split, requested):
-        if not args.allow_other_split:
+        if not config.allow_other_split:
             raise CliError(f"{path} was trained on the {name} split of {_describe_split(trained_split)}; "
                            f"the split of --seed {seed} puts some of its training examples into the "
                            "test set, which would inflate the accuracy; drop --seed, or pass "
@@ -319,16 +331,18 @@ def _eval(args: argparse.Namespace) -> int:
     else:
         recipe = recipe_for(described["kind"], name)
         scale, shift = recipe.input_scale, recipe.input_shift
-    data = scaled_data(DATASETS[name][0](seed, args), scale, shift)
-    nin = input_width(described["arch"])
+    with _refused_as_usage_errors():
+        data = scaled_data(load_dataset(name, seed=seed, mnist_dir=config.mnist_dir), scale, shift)
+    entry = MODELS.get(described["kind"])  # None: a model registered with the model files only
+    nin = entry.input_width(described["arch"]) if entry is not None else None
     if nin is not None and nin != data.num_features:
         raise CliError(f"{path} takes {nin} inputs but {name} has {data.num_features} features; "
                        "pass the --data it was trained on")
-    nout = output_width(described["arch"])
+    nout = entry.output_width(described["arch"]) if entry is not None else None
     if nout is not None and nout != data.num_classes:
         raise CliError(f"{path} has {nout} outputs but {name} has {data.num_classes} classes; "
                        "pass the --data it was trained on")
-    metrics = evaluate(model, data.x_test, data.y_test)
+    metrics = training.evaluate(model, data.x_test, data.y_test)
     correct = round(metrics.accuracy * data.num_test)
     print(f"{path}: test accuracy {100 * metrics.accuracy:.2f}% ({correct}/{data.num_test}) on "
           f"{name}, loss {metrics.loss:.4f}")
@@ -365,25 +379,25 @@ def _describe_split(split: dict) -> str:
     return f"seed {split.get('seed')}" + (f" (test fraction {fraction:g})" if fraction is not None else "")
 
 
-def _graph(args: argparse.Namespace) -> int:
+def _graph(config: GraphConfig) -> int:
     from .expr import differentiate, parse_assignment
 
     variables: dict[str, float] = {}
-    for text in args.variables:
+    for text in config.variables:
         name, value = parse_assignment(text)
         if name in variables:
             raise CliError(f"variable {name} is given twice")
         variables[name] = value
-    output = Path(args.output) if args.output else None
+    output = Path(config.output) if config.output else None
     fmt = None
     if output is not None:
         fmt = output.suffix.lower().lstrip(".")
         if fmt not in ("svg", "png", "pdf", "dot"):
             raise CliError(f"cannot tell the drawing format from {output.name!r}; end it in .svg, "
                            ".png, .pdf or .dot")
-    out, leaves = differentiate(args.expression, variables)
-    drawing = _render(out, output, fmt, args.rankdir) if output is not None else None
-    print(f"f = {args.expression.strip()} = {out.data:.6g}")
+    out, leaves = differentiate(config.expression, variables)
+    drawing = _render(out, output, fmt, config.rankdir) if output is not None else None
+    print(f"f = {config.expression.strip()} = {out.data:.6g}")
     for name, leaf in leaves.items():
         print(f"df/d{name} = {leaf.grad:.6g}")
     if output is not None:
@@ -464,6 +478,16 @@ def _expression_may_start_with_minus(argv: list[str]) -> list[str]:
 _EXPECTED = (CliError, CheckpointError, ExpressionError, DataFormatError)
 
 
+def _config(args: argparse.Namespace) -> Any:
+    """The command's config dataclass from the parsed flags; a flag not given keeps the config's default."""
+    given = {}
+    for field in fields(args.config_class):
+        value = getattr(args, field.name, None)
+        if value is not None:
+            given[field.name] = tuple(value) if isinstance(value, list) else value
+    return args.config_class(**given)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     parser = build_parser()
@@ -473,7 +497,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, --version, usage errors: argparse has printed them
         return int(exit_.code or 0)
     try:
-        return int(args.run(args))
+        return int(args.run(_config(args)))
     except _EXPECTED as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2

@@ -302,3 +302,32 @@ def test_threads_back_propagating_through_a_shared_chain_never_see_a_false_cycle
         for _ in range(5):
             root.backward()
     assert concurrent == pytest.approx(x.grad, rel=1e-12)
+
+
+# -- backward_steps sends what the rules send: unbroadcasting lives in one place -------------------
+
+def test_backward_steps_equal_backward_on_a_broadcasting_tensor_graph():
+    import numpy as np
+    from microgradx import Tensor
+
+    s, v, b = Tensor(2.0), Tensor([1.0, 2.0, 3.0]), Tensor([[1.0], [2.0]])
+    z = s * v + b
+    root = (z * z).sum()
+    found = {id(node): g for node, g in gradients(root)}
+    root.backward()
+    for node in (s, v, b):
+        got = found[id(node)]
+        assert np.shape(got) == node.shape and np.array_equal(got, node.grad)
+
+
+def test_backward_steps_pass_each_rules_gradient_through_unchanged():
+    import numpy as np
+    from microgradx import Tensor, ops
+    from microgradx.tensor import _node
+
+    # The raw table row, not tensor_op's wrapper: its rule sends a (3,) gradient to the 0-d input.
+    s, v = Tensor(2.0), Tensor([1.0, 2.0, 3.0])
+    root = _node(np.multiply(s.data, v.data), ops.MUL, s, v)
+    (step,) = backward_steps(root)
+    expected = ops.MUL.vjp(np.ones(3), root.data, s.data, v.data)
+    assert all(np.array_equal(a, b) and np.shape(a) == np.shape(b) for a, b in zip(step.sent, expected))

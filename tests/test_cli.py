@@ -10,13 +10,20 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from microgradx.__main__ import main
-from microgradx.checkpoint import load_model, save_model
+from microgradx.checkpoint import ModelKind, load_model, model_kinds, save_model
+from microgradx.cli import _config, build_parser
+from microgradx.config import TrainConfig
+from microgradx.nn.layers import Linear
+from microgradx.nn.module import Module
+from microgradx.recipes import (MODELS, ModelEntry, Recipe, add_model, model_entry, recipe_for, remove_model,
+                                with_recipe_defaults)
 from _shared import one_error_line as _one_error_line, run_cli as _run
 
 XOR = ["train", "--data", "xor", "--epochs", "30", "--quiet"]
@@ -473,3 +480,113 @@ def test_a_graph_too_large_to_draw_prints_nothing_and_writes_nothing(in_tmp, cap
     code, out, err = _run(capsys, "graph", "+".join(["x"] * 600), "x=1", "-o", "big.dot")
     assert code == 2 and out == "" and "leave out -o" in _one_error_line(err)
     assert not (in_tmp / "big.dot").exists()
+
+
+
+# ---------------------------------------------------------------------------
+# The command line builds a plain config; recipes and the model registry take it (issue 13, point 5).
+# ---------------------------------------------------------------------------
+
+class SoftmaxRegression(Module):
+    """A model the package does not ship: one linear layer, class scores x @ W.T + b."""
+
+    def __init__(self, nin, num_classes, seed=None):
+        self.nin, self.num_classes = nin, num_classes
+        self.layer = Linear(nin, num_classes, seed=seed)
+
+    def forward(self, x):
+        return self.layer(x)
+
+
+def _softmax_regression_entry(recipe=lambda data_name, recipe: recipe):
+    return ModelEntry(
+        "softmax", (ModelKind("tensor", "softmax", SoftmaxRegression, ("nin", "num_classes")),),
+        architecture=lambda config, data: {"nin": data.num_features, "num_classes": data.num_classes},
+        input_width=lambda arch: arch["nin"], output_width=lambda arch: arch["num_classes"],
+        describe=lambda arch: f"[{arch['nin']} -> {arch['num_classes']}] linear", recipe=recipe)
+
+
+@pytest.fixture
+def softmax_model():
+    """The model above, added to the registry with one entry for one test (and removed after)."""
+    add_model(_softmax_regression_entry(recipe=lambda data_name, recipe: replace(recipe, lr=0.05)))
+    yield
+    remove_model("softmax")
+
+
+def test_a_model_added_with_one_entry_trains_saves_and_evaluates_through_the_command(
+        in_tmp, capsys, softmax_model):
+    code, out, err = _run(capsys, "train", "--data", "xor", "--model", "softmax", "--epochs", "2",
+                          "--out", "s")
+    assert code == 0, err
+    assert "training tensor softmax [2 -> 2] linear on xor" in out and "lr=0.05" in out  # its own recipe
+    model = load_model(in_tmp / "s" / "model.npz")
+    assert type(model) is SoftmaxRegression and model.checkpoint_metadata["lr"] == 0.05
+    code, out, err = _run(capsys, "eval", "s/model.npz")
+    assert code == 0 and "on xor" in out, err
+    code, _, err = _run(capsys, "eval", "s/model.npz", "--data", "spirals")  # its output_width, checked
+    assert code == 2 and "2 outputs but spirals has 3 classes" in _one_error_line(err)
+    code, _, err = _run(capsys, "train", "--data", "xor", "--model", "softmax", "--engine", "scalar")
+    assert code == 2 and "--model softmax has no scalar version; use --engine tensor" in _one_error_line(err)
+
+
+def test_a_removed_model_is_no_choice_and_its_files_do_not_load(in_tmp, capsys):
+    add_model(_softmax_regression_entry())
+    assert _run(capsys, *XOR, "--epochs", "1", "--model", "softmax", "--out", "s")[0] == 0
+    remove_model("softmax")
+    assert "softmax" not in MODELS and ("tensor", "softmax") not in model_kinds()
+    code, _, err = _run(capsys, *XOR, "--model", "softmax")
+    assert code == 2 and "invalid choice: 'softmax'" in _one_error_line(err)
+    code, _, err = _run(capsys, "eval", "s/model.npz")
+    assert code == 2 and "no model kind tensor/softmax" in _one_error_line(err)
+
+
+def test_a_model_entry_whose_kinds_are_named_otherwise_is_refused():
+    entry = replace(_softmax_regression_entry(), name="other")
+    with pytest.raises(ValueError, match="its kinds must be named 'other'"):
+        add_model(entry)
+    assert "other" not in MODELS
+
+
+def test_the_flags_become_a_plain_config_with_the_recipe_filling_what_they_leave_out():
+    args = build_parser().parse_args(["train", "--data", "moons", "--hidden", "5,3", "--lr", "0.5"])
+    config = _config(args)
+    assert config == TrainConfig(data="moons", hidden=(5, 3), lr=0.5)
+    recipe = recipe_for("mlp", "moons")
+    full = with_recipe_defaults(config)
+    assert (full.hidden, full.lr) == ((5, 3), 0.5)  # given: kept
+    assert (full.activation, full.epochs, full.batch_size, full.schedule) == (
+        recipe.activation, recipe.epochs, recipe.batch_size, recipe.schedule)  # left out: the recipe's
+
+
+def test_every_recipe_field_is_a_config_field():
+    # with_recipe_defaults fills config fields by the recipe's names: a recipe field without one is lost.
+    assert {f.name for f in fields(Recipe)} <= {f.name for f in fields(TrainConfig)}
+
+
+def test_a_config_unknown_to_the_recipes_is_a_value_error_not_a_command_error():
+    with pytest.raises(ValueError, match="unknown data set 'nope'; choose one of xor"):
+        with_recipe_defaults(TrainConfig(data="nope"))
+    with pytest.raises(ValueError, match="unknown model 'nope'; choose one of mlp, cnn"):
+        model_entry("nope")
+
+
+def test_recipes_and_configs_load_without_argparse():
+    code = "import sys, microgradx.recipes, microgradx.config; print('argparse' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def test_a_data_set_added_with_one_entry_trains_and_evaluates_through_the_command(in_tmp, capsys, monkeypatch):
+    from microgradx.data import DataSplit, make_blobs
+    from microgradx.recipes import DATASETS, DataSet
+
+    def blobs(seed, folder):
+        x, y = make_blobs(n=80, seed=seed)
+        return DataSplit(x[:60], y[:60], x[60:], y[60:], name="blobs", num_classes=2)
+    monkeypatch.setitem(DATASETS, "blobs", DataSet(blobs, Recipe((4,), "tanh", 0.05, 3, 8), test_fraction=0.25))
+    code, out, err = _run(capsys, "train", "--data", "blobs", "--out", "b")
+    assert code == 0 and "on blobs (60 train / 20 test)" in out and "3 epochs, batch 8" in out, err
+    assert load_model(in_tmp / "b" / "model.npz").checkpoint_metadata["split"]["test_fraction"] == 0.25
+    code, out, err = _run(capsys, "eval", "b/model.npz")
+    assert code == 0 and "on blobs" in out, err

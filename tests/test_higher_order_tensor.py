@@ -291,3 +291,49 @@ def test_pools_refuse_create_graph_when_the_gradient_is_a_node(pool):
     x = Tensor(_rand(0, 1, 1, 4, 4))
     with pytest.raises(NotImplementedError, match="pool2d: create_graph=True"):
         grad((pool(x, 2) ** 2).sum(), [x], create_graph=True)
+
+
+# -- second derivatives in closed form: mean (composed from sum), mse, matmul_nt, reshape ----------
+
+def _second_derivative(f, x):
+    """Backward with create_graph=True, then backward through the gradient's sum: (f', sum f'')."""
+    f(x).backward(create_graph=True)
+    first = x.grad
+    x.grad = 0.0
+    first.sum().backward()
+    return first.data, x.grad
+
+
+def test_second_derivative_through_mean():
+    x = Tensor([0.5, -1.0, 2.0, 3.0])
+    first, second = _second_derivative(lambda x: (x * x * x).mean(), x)
+    assert np.allclose(first, 3 * x.data ** 2 / 4)  # d/dx mean(x^3) = 3 x^2 / n
+    assert np.allclose(second, 6 * x.data / 4)
+
+
+def test_second_derivative_through_mean_over_an_axis_with_keepdims():
+    x = Tensor(np.arange(1.0, 7.0).reshape(2, 3))
+    _, second = _second_derivative(lambda x: (x * x * x).mean(axis=1, keepdims=True).sum(), x)
+    assert np.allclose(second, 6 * x.data / 3)
+
+
+def test_second_derivative_through_mse_loss():
+    p, t = Tensor([0.5, -1.0, 2.0]), np.array([1.0, 0.0, 1.5])
+    first, second = _second_derivative(lambda p: F.mse_loss(p, t), p)
+    assert np.allclose(first, 2 * (p.data - t) / 3)  # d/dp (1/n) sum (p - t)^2
+    assert np.allclose(second, 2 / 3)
+
+
+def test_second_derivative_through_matmul_nt():
+    rng = np.random.default_rng(0)
+    a, w = Tensor(rng.standard_normal((4, 3))), Tensor(rng.standard_normal((2, 3)))
+    first, second = _second_derivative(lambda w: (a._binary(MATMUL_NT, w) ** 2).sum(), w)
+    gram = a.data.T @ a.data
+    assert np.allclose(first, 2 * w.data @ gram)  # d/dW ||A W^T||^2 = 2 W A^T A
+    assert np.allclose(second, 2 * np.ones((2, 3)) @ gram)
+
+
+def test_second_derivative_through_reshape_transpose_and_sum():
+    x = Tensor(np.arange(1.0, 7.0).reshape(2, 3))
+    _, second = _second_derivative(lambda x: (x.T.reshape(3, 2) ** 3).sum(axis=0).sum(), x)
+    assert np.allclose(second, 6 * x.data)  # d2/dx2 of sum x^3, however the elements are arranged

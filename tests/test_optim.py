@@ -443,3 +443,42 @@ def test_a_scheduler_state_it_could_not_step_from_is_refused_and_changes_nothing
     with pytest.raises(ValueError, match=message):
         sched.load_state_dict(state)
     assert sched.state_dict() == before
+
+
+# -- AdamW allocates nothing parameter-sized per step --------------------------------------------
+
+def _peak_bytes_of_second_step(opt):
+    import tracemalloc
+
+    opt.step()  # the first step allocates the optimizer's own buffers
+    tracemalloc.start()
+    try:
+        opt.step()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 1e-2])
+def test_adamw_step_allocates_no_parameter_sized_temporary(weight_decay):
+    from microgradx import Tensor
+
+    p = Tensor(np.ones(1 << 18))
+    p.grad = np.full(p.shape, 0.5)
+    peak = _peak_bytes_of_second_step(AdamW([p], lr=0.1, weight_decay=weight_decay))
+    assert peak < p.data.nbytes // 4
+
+
+def test_adamw_on_floats_and_arrays_gives_the_same_bits():
+    from microgradx import Tensor
+
+    start, grads = [0.3, -1.7, 2.5], [[0.1, -0.4, 0.9], [-0.2, 0.05, 0.3], [0.7, 0.7, -0.1]]
+    scalars, array = [Value(v) for v in start], Tensor(start)
+    opt_s, opt_t = AdamW(scalars, lr=0.05, weight_decay=0.1), AdamW([array], lr=0.05, weight_decay=0.1)
+    for g in grads:
+        for v, gi in zip(scalars, g):
+            v.grad = gi
+        array.grad = np.array(g)
+        opt_s.step()
+        opt_t.step()
+    assert [v.data for v in scalars] == array.data.tolist()

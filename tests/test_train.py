@@ -330,3 +330,71 @@ def test_plot_history_without_matplotlib_names_the_install(tmp_path, monkeypatch
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match="pip install matplotlib"):
         plot_history(History(epochs=[EpochRecord(1, 0.9, 0.5, 0.6, 0.1)]), tmp_path / "c.png")
+
+
+# -- fit and evaluate feed the model its own dtype, as a constant batch -------------------
+
+def _digits_subset():
+    from microgradx.data import load_digits
+    d = load_digits()
+    return DataSplit(x_train=d.x_train[:256], y_train=d.y_train[:256], x_test=d.x_test[:128],
+                     y_test=d.y_test[:128], name="digits-subset", num_classes=10)
+
+
+def _recording_loss(seen):
+    from microgradx.nn import functional as F
+
+    def loss(logits, y):
+        seen.append(logits)
+        return F.softmax_cross_entropy(logits, y)
+    return loss
+
+
+def test_fit_keeps_a_float32_model_in_float32():
+    from microgradx.nn import TensorMLP
+    from microgradx.optim import SGD
+    from microgradx.train import fit
+
+    model = TensorMLP(64, [16, 10], seed=0, dtype=np.float32)
+    seen = []
+    fit(model, _digits_subset(), optimizer=SGD(model.parameters(), lr=0.05), epochs=1,
+        batch_size=64, loss=_recording_loss(seen), progress=False)
+    assert {t.dtype for t in seen} == {np.dtype(np.float32)}
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float32)}
+
+
+def test_fit_feeds_batches_as_constants_so_the_first_linear_is_fused():
+    from microgradx.autograd import topological_order
+    from microgradx.nn import TensorMLP
+    from microgradx.optim import SGD
+    from microgradx.train import fit
+
+    model = TensorMLP(64, [16, 10], seed=0)
+    seen = []
+    fit(model, _digits_subset(), optimizer=SGD(model.parameters(), lr=0.05), epochs=1,
+        batch_size=128, loss=_recording_loss(seen), progress=False)
+    ops = {node._op.name for node in topological_order(seen[0]) if node._op}
+    assert "linear" in ops
+
+
+def test_fit_accuracy_is_unchanged_by_feeding_constants_to_a_float64_model():
+    from microgradx.nn import TensorMLP
+    from microgradx.optim import Adam
+    from microgradx.train import evaluate, fit
+
+    class AsTensorInput(Module):  # the old adapter: the batch wrapped as a Tensor leaf
+        def __init__(self, inner):
+            self.inner = inner
+
+        def forward(self, x):
+            return self.inner(Tensor(x))
+
+    data = _digits_subset()
+    fast, slow = TensorMLP(64, [16, 10], seed=0), AsTensorInput(TensorMLP(64, [16, 10], seed=0))
+    runs = [fit(m, data, optimizer=Adam(m.parameters(), lr=1e-2), epochs=3, batch_size=32, progress=False)
+            for m in (fast, slow)]
+    assert runs[0].column("test_acc") == runs[1].column("test_acc")
+    assert runs[0].column("train_loss") == pytest.approx(runs[1].column("train_loss"), rel=1e-9)
+    fast_metrics, slow_metrics = (evaluate(m, data.x_test, data.y_test) for m in (fast, slow))
+    assert fast_metrics.accuracy == slow_metrics.accuracy
+    assert fast_metrics.loss == pytest.approx(slow_metrics.loss, rel=1e-9)
