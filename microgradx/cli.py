@@ -120,8 +120,11 @@ def _folder(text: str) -> str:
     return text
 
 
+#: The checkpoint a run keeps in its folder while it trains (model and training state after every
+#: epoch); ``train --resume`` continues from it, and it is removed when the run completes.
+CHECKPOINT_FILE = "checkpoint.npz"
 #: The files a training run writes into its folder.
-RUN_FILES = ("model.npz", "history.json", "curves.png")
+RUN_FILES = ("model.npz", "history.json", "curves.png", CHECKPOINT_FILE)
 
 #: The graph command's options (with a value, and without); any other word starting with '-' in
 #: the expression's place is the expression, e.g. "-x*2".
@@ -169,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--overwrite", action="store_true",
                        help="replace the earlier run in --out (without it, train refuses)")
     train.add_argument("--quiet", action="store_true", help="no progress bar and no epoch table")
+    train.add_argument("--resume", metavar="PATH",
+                       help=f"continue the unfinished run whose {CHECKPOINT_FILE} is PATH, with its recipe, "
+                            "in its folder (bit for bit as if it had not stopped)")
     train.set_defaults(run=_train, config_class=TrainConfig)
 
     evaluate = commands.add_parser("eval", help="evaluate a saved model on a data set's test split")
@@ -204,6 +210,9 @@ def _version() -> str:
 # ---------------------------------------------------------------------------
 
 def _train(config: TrainConfig) -> int:
+    resuming = config.resume is not None
+    if resuming:
+        config, done = _resumed_config(config)
     with _refused_as_usage_errors():
         config = with_recipe_defaults(config)
         entry = model_entry(config.model, config.engine)
@@ -220,9 +229,10 @@ def _train(config: TrainConfig) -> int:
     out = Path(config.out) if config.out is not None else Path("runs") / folder
     _prepare_folder(out)
     earlier = _earlier_run(out)
-    if earlier and not config.overwrite:
+    if earlier and not config.overwrite and not resuming:
+        unfinished = (f", --resume {out / CHECKPOINT_FILE} to continue it" if CHECKPOINT_FILE in earlier else "")
         raise CliError(f"{out} already holds an earlier run ({', '.join(earlier)}); pass --overwrite "
-                       "to replace it, or --out DIR to write this run elsewhere")
+                       f"to replace it{unfinished}, or --out DIR to write this run elsewhere")
 
     if not config.quiet:
         extras = "".join([" cosine" if config.schedule == "cosine" else "",
@@ -230,14 +240,34 @@ def _train(config: TrainConfig) -> int:
         print(f"training {config.engine} {config.model} {entry.describe(arch)} on "
               f"{data.name} ({data.num_train} train / {data.num_test} test), {config.optimizer} "
               f"lr={config.lr:g}{extras}, {config.epochs} epochs, batch {config.batch_size}, seed {config.seed}")
-    history = training.fit(model, data, optimizer=optimizer, epochs=config.epochs, batch_size=config.batch_size,
-                           seed=config.seed, augment=augmentation, progress=not config.quiet)
+        if resuming:
+            print(f"resuming {config.resume} after epoch {done}")
+    saved_epochs: list[int] = []
+    recipe = {f.name: _plain(getattr(config, f.name)) for f in fields(TrainConfig)
+              if f.name not in ("resume", "quiet", "overwrite")}
+
+    def save_checkpoint(state: dict) -> None:
+        checkpoint.save_model(out / CHECKPOINT_FILE, model, metadata={"data": config.data, "seed": config.seed},
+                              training=dict(state, config=recipe))
+        saved_epochs.append(state["epoch"])
+
+    try:
+        with _refused_as_usage_errors():  # a checkpoint that does not fit this run, named
+            history = training.fit(model, data, optimizer=optimizer, epochs=config.epochs,
+                                   batch_size=config.batch_size, seed=config.seed, augment=augmentation,
+                                   progress=not config.quiet, checkpoint=save_checkpoint, resume=config.resume)
+    except KeyboardInterrupt:
+        if saved_epochs:
+            print(f"{PROG}: the run is saved after epoch {saved_epochs[-1]}; continue it with: "
+                  f"{PROG} train --resume {out / CHECKPOINT_FILE}", file=sys.stderr)
+        raise
     if history.epochs and not config.quiet:
         print(_epoch_table(history))
-    if not config.overwrite and _earlier_run(out):  # another process wrote there while we trained
+    appeared = [name for name in _earlier_run(out) if name not in earlier and name != CHECKPOINT_FILE]
+    if not config.overwrite and appeared:  # another process wrote there while we trained
         raise CliError(f"{out} got an earlier run's files while this one trained "
-                       f"({', '.join(_earlier_run(out))}); nothing written, rerun with --out DIR")
-    written = []
+                       f"({', '.join(appeared)}); nothing written, rerun with --out DIR")
+    written = [CHECKPOINT_FILE] if saved_epochs else []
     if history.epochs:
         (out / "history.json").write_text(json.dumps(history.as_dict(), indent=1) + "\n")
         written.append("history.json")
@@ -260,6 +290,9 @@ def _train(config: TrainConfig) -> int:
     }
     checkpoint.save_model(out / "model.npz", model, metadata=metadata)
     written.insert(0, "model.npz")
+    if CHECKPOINT_FILE in written:  # the run is complete: nothing left to resume
+        written.remove(CHECKPOINT_FILE)
+    (out / CHECKPOINT_FILE).unlink(missing_ok=True)
     _remove_stale(out, earlier, written)
     correct = round(final.test_acc * data.num_test)
     print(f"test accuracy {100 * final.test_acc:.2f}% ({correct}/{data.num_test}) after "
@@ -268,6 +301,38 @@ def _train(config: TrainConfig) -> int:
         print(f"replaced the earlier run in {out}")
     print(f"wrote {', '.join(str(out / name) for name in written)}")
     return 0
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _resumed_config(config: TrainConfig) -> tuple[TrainConfig, int]:
+    """The saved run's own config (recipe and folder) to continue ``config.resume``, and its epochs done."""
+    path = Path(config.resume)
+    asked = sorted(f.name for f in fields(TrainConfig)
+                   if f.name not in ("resume", "quiet") and getattr(config, f.name) != f.default)
+    if asked:
+        flags = ", ".join("--" + name.replace("_", "-") for name in asked)
+        raise CliError(f"--resume continues the saved run with its own recipe and folder; drop {flags} "
+                       "(or train a new run without --resume)")
+    if path.name != CHECKPOINT_FILE and path.is_dir():
+        raise CliError(f"--resume {path} is a folder; give the {CHECKPOINT_FILE} inside it")
+    _, state = checkpoint.load_checkpoint(path)  # missing, a finished run's model, damaged: one line each
+    saved, done = state.get("config"), state.get("epoch")
+    known = {f.name for f in fields(TrainConfig)}
+    if not isinstance(saved, dict) or not set(saved) <= known or type(done) is not int:
+        raise CliError(f"{path}: its training state holds no microgradx train recipe (was it written by "
+                       "fit(checkpoint=...)? then continue it with fit(resume=...) in Python)")
+    try:
+        resumed = TrainConfig(**dict(saved, hidden=tuple(saved.get("hidden") or ()), out=str(path.parent),
+                                     resume=str(path), quiet=config.quiet))
+    except TypeError:
+        raise CliError(f"{path}: its saved recipe is malformed; the file is corrupted") from None
+    if done >= (resumed.epochs or 0):
+        raise CliError(f"{path}: the run already trained all its {done} epochs; there is nothing to resume "
+                       f"(its model is {path.parent / 'model.npz'} if it was saved; train a new run to go on)")
+    return resumed, done
 
 
 def _earlier_run(out: Path) -> list[str]:

@@ -464,7 +464,9 @@ class _Run:
         return {
             "format": _STATE_FORMAT, "epoch": self.epoch, "step": self.step, "epochs": self.epochs,
             "batch_size": self.batch_size, "seed": self.seed, "task": self.task.name,
-            "rng": self.rng.bit_generator.state, "history": self.history.as_dict(),
+            "rng": self.rng.bit_generator.state, "model_rngs": {name: g.bit_generator.state for name, g in
+                                                               _model_generators(self.model)},
+            "history": self.history.as_dict(),
             "optimizer": {"class": type(optimizer).__name__, "state": optimizer.state_dict()},
             "lr_scheduler": None if scheduler is None else {"class": type(scheduler).__name__,
                                                             "state": scheduler.state_dict()},
@@ -501,8 +503,15 @@ class _Run:
             rng = np.random.default_rng()
             rng.bit_generator.state = saved["rng"]
             step = int(saved["step"])
+            generators = dict(_model_generators(self.model))
+            model_rngs = saved.get("model_rngs", {})
+            if set(model_rngs) != set(generators):
+                raise ValueError
+            for name, state in model_rngs.items():  # a copy first: a bad state must change nothing
+                probe = np.random.default_rng()
+                probe.bit_generator.state = state
         except (KeyError, TypeError, ValueError, AttributeError, StopIteration, OverflowError):
-            raise ValueError(f"{where} its history, step or generator state is malformed; the file is "
+            raise ValueError(f"{where} its history, step or generator states are malformed; the file is "
                              "corrupted") from None
         try:
             self.model.load_state_dict(model_state)
@@ -515,6 +524,8 @@ class _Run:
                 self.lr_scheduler.load_state_dict(saved["lr_scheduler"]["state"])
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"{where} {str(error).splitlines()[0][:300]}") from None
+        for name, state in model_rngs.items():
+            generators[name].bit_generator.state = state
         self.rng, self.history, self.epoch, self.step = rng, history, done, step
 
     @staticmethod
@@ -551,6 +562,14 @@ def _progress(progress: Any, total: int, stream: Any) -> Any:
     if progress is False or progress is None:
         return _Silent()
     return progress
+
+
+def _model_generators(model: Any) -> list[tuple[str, np.random.Generator]]:
+    """The random generators the model's modules draw from while training (e.g. dropout's), by name."""
+    named = getattr(model, "named_modules", None)
+    modules = list(named()) if callable(named) else [("", model)]
+    return [(f"{prefix}.{attr}" if prefix else attr, value) for prefix, module in modules
+            for attr, value in sorted(vars(module).items()) if isinstance(value, np.random.Generator)]
 
 
 def _parameter_names(model: Any, params: list) -> list[str]:
