@@ -3,6 +3,7 @@
     microgradx train                          # tensor MLP on the 8x8 digits, >= 97% test accuracy
     microgradx train --model cnn              # small CNN on the 8x8 digits, >= 98.5% test accuracy
     microgradx train --data moons --engine scalar --hidden 16,16
+    microgradx train --resume runs/digits-tensor/checkpoint.npz   # continue an interrupted run
     microgradx eval runs/digits-tensor/model.npz
     microgradx graph "(x + y) * z" x=-2 y=5 z=-4 -o f.svg
 
