@@ -480,7 +480,8 @@ class _Run:
         save_model(self.checkpoint, self.model, training=self.state())
 
     def resume(self, path: Any) -> None:
-        """Continue the run saved at ``path``; every check comes before anything changes."""
+        """Continue the run saved at ``path``: the settings are compared first, then each part is loaded
+        (model, optimizer, scheduler: each checks everything before it writes anything)."""
         from .checkpoint import load_checkpoint
         model_state, saved = load_checkpoint(path)
         where = f"cannot resume from {path}:"
@@ -517,13 +518,13 @@ class _Run:
             self.model.load_state_dict(model_state)
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"{where} it holds the parameters of a different model "
-                             f"({str(error).splitlines()[0][:200]}); build the model the saved run trained") from None
+                             f"({_first_line(error)[:200]}); build the model the saved run trained") from None
         try:
             self.optimizer.load_state_dict(saved["optimizer"]["state"])
             if self.lr_scheduler is not None:
                 self.lr_scheduler.load_state_dict(saved["lr_scheduler"]["state"])
         except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"{where} {str(error).splitlines()[0][:300]}") from None
+            raise ValueError(f"{where} {_first_line(error)[:300]}") from None
         for name, state in model_rngs.items():
             generators[name].bit_generator.state = state
         self.rng, self.history, self.epoch, self.step = rng, history, done, step
@@ -562,6 +563,10 @@ def _progress(progress: Any, total: int, stream: Any) -> Any:
     if progress is False or progress is None:
         return _Silent()
     return progress
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _model_generators(model: Any) -> list[tuple[str, np.random.Generator]]:

@@ -157,3 +157,27 @@ def test_checkpointing_needs_an_optimizer_with_state(tmp_path):
     with pytest.raises(TypeError, match="state_dict"):
         fit(model, _data(), optimizer=Plain(model.parameters()), epochs=1, progress=False,
             checkpoint=tmp_path / "c.npz")
+
+
+def test_dropouts_own_generator_is_part_of_the_state_so_a_cnn_resumes_exactly(tmp_path):
+    from microgradx.data import load_digits
+    from microgradx.nn import SmallCNN, random_shift
+
+    digits = load_digits()
+    data = DataSplit(digits.x_train[:96], digits.y_train[:96], digits.x_test[:32], digits.y_test[:32],
+                     name="digits", num_classes=10, image_shape=(8, 8))
+
+    def run(**kwargs):
+        net = SmallCNN(channels=(4,), hidden=8, dropout=0.5, seed=kwargs.pop("init", 0))
+        fit(net, data, optimizer=Adam(net.parameters(), lr=0.01), epochs=4, batch_size=32, augment=random_shift,
+            progress=False, **kwargs)
+        return net
+
+    straight = run()
+    path = tmp_path / "cnn.npz"
+    run(checkpoint=path, callbacks=[_stop_after(2)])
+    generators = load_training_state(path)["model_rngs"]
+    assert len(generators) == 1 and next(iter(generators)).endswith(".rng")  # the Dropout layer's
+    resumed = run(resume=path, init=7)
+    for (name, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
+        assert np.array_equal(a, b), name
