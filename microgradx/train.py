@@ -191,10 +191,14 @@ class _ScalarEngine:
     name = "scalar"
     dtype = np.dtype(np.float64)
 
+    def __init__(self, skip_zero_terms: bool = False) -> None:
+        # Only when asked: a model's call then takes the keyword (microgradx.nn.scalar's MLP does).
+        self.options = {"skip_zero_terms": True} if skip_zero_terms else {}
+
     def outputs(self, model: Any, x: np.ndarray) -> list[list[Value]]:
         rows = []
         for example in x:
-            out = model(example.tolist())
+            out = model(example.tolist(), **self.options)
             rows.append(out if isinstance(out, list) else [out])
         return rows
 
@@ -220,8 +224,13 @@ def engine_of(model: Any) -> str:
     return "scalar" if isinstance(params[0], Value) else "tensor"
 
 
-def _adapter(model: Any) -> Any:
-    return _ScalarEngine() if engine_of(model) == "scalar" else _TensorEngine(model)
+def _adapter(model: Any, skip_zero_terms: bool = False) -> Any:
+    if engine_of(model) == "scalar":
+        return _ScalarEngine(skip_zero_terms)
+    if skip_zero_terms:
+        raise ValueError("skip_zero_terms=True applies to scalar models (one Value per weight); a tensor "
+                         "model computes every term anyway, drop the option")
+    return _TensorEngine(model)
 
 
 _LOSS_NAMES = ("cross_entropy", "mse")
@@ -243,14 +252,16 @@ def _loss_function(loss: str | Loss | None, task: Task, engine: Any) -> Loss:
 # ---------------------------------------------------------------------------
 
 def evaluate(model: Any, x: np.ndarray, y: np.ndarray, *, task: str | Task = "classification",
-             loss: str | Loss | None = None, batch_size: int = 512, data: Any = None) -> Metrics:
+             loss: str | Loss | None = None, batch_size: int = 512, data: Any = None,
+             skip_zero_terms: bool = False) -> Metrics:
     """Mean loss and score of ``model`` on ``(x, y)``; records no graph, runs in eval mode.
 
     ``loss`` defaults to the task's (cross-entropy, or MSE for regression); :func:`fit`
     passes the loss it trains with.  The mean is weighted by batch size.
+    ``skip_zero_terms`` as in :func:`fit`.
     """
     task = get_task(task)
-    engine = _adapter(model)
+    engine = _adapter(model, skip_zero_terms)
     y = task.targets(y, engine.dtype)
     metric = task.metric
     if len(y) == 0:
@@ -297,6 +308,7 @@ def fit(
     stream: Any = None,
     checkpoint: Any = None,
     resume: Any = None,
+    skip_zero_terms: bool = False,
 ) -> History:
     """Train ``model`` on ``data.x_train, data.y_train`` for ``epochs`` epochs; returns the :class:`History`.
 
@@ -319,6 +331,11 @@ def fit(
     test set); ``rng`` is the same seeded generator that orders the batches, so
     a run repeats exactly.  ``blas_threads`` limits NumPy's BLAS while training
     (:mod:`microgradx.blas_threads`; ``None`` leaves it alone).
+    ``skip_zero_terms=True`` (scalar models only) calls the model as
+    ``model(x, skip_zero_terms=True)``: a scalar MLP then leaves the exact-zero terms
+    (zero inputs, dead relus) out of its weighted sums -- the same values and
+    gradients from a smaller graph, faster to train; the default builds the
+    textbook graph a student draws.
 
     A loss that is NaN or infinite stops training before its step is applied;
     ``history.stopped`` then says at which epoch and step.  So does a finite
@@ -352,7 +369,7 @@ def fit(
         raise TypeError(f"augment must be a function (x_batch, rng) -> x_batch, got {augment!r}")
     check_blas_threads(blas_threads)
     run = _Run(model, data, optimizer, epochs, batch_size, get_task(task), loss, seed, lr_scheduler,
-               callbacks, augment, checkpoint)
+               callbacks, augment, checkpoint, skip_zero_terms)
     if resume is not None:
         run.resume(resume)
     with limit_blas_threads(blas_threads):
@@ -365,12 +382,12 @@ class _Run:
     def __init__(self, model: Any, data: Any, optimizer: Any, epochs: int, batch_size: int, task: Task,
                  loss: str | Loss | None, seed: int, lr_scheduler: Any,
                  callbacks: Sequence[Callable[[EpochRecord, History], Any]], augment: Augment | None,
-                 checkpoint: Any = None) -> None:
+                 checkpoint: Any = None, skip_zero_terms: bool = False) -> None:
         self.model, self.data, self.optimizer, self.task = model, data, optimizer, task
         self.seed, self.checkpoint = seed, checkpoint
         self.epochs, self.batch_size, self.lr_scheduler = epochs, batch_size, lr_scheduler
         self.callbacks, self.augment = callbacks, augment
-        self.engine = _adapter(model)
+        self.engine = _adapter(model, skip_zero_terms)
         self.loss = loss
         self.loss_fn = _loss_function(loss, task, self.engine)
         self.x_train = np.asarray(data.x_train, dtype=self.engine.dtype)  # once, not once per batch
@@ -434,7 +451,7 @@ class _Run:
             bar.update(f"epoch {epoch}/{self.epochs}", loss=loss_sum / seen, metric=self.task.metric,
                        score=score.value)
         test = evaluate(model, self.data.x_test, self.data.y_test, task=self.task, loss=self.loss,
-                        data=self.data)
+                        data=self.data, skip_zero_terms=bool(getattr(engine, "options", None)))
         record = EpochRecord(epoch=epoch, train_loss=loss_sum / seen, train_metric=score.value,
                              test_metric=test.score, seconds=time.perf_counter() - start,
                              test_loss=test.loss, metric=self.task.metric)

@@ -398,3 +398,35 @@ def test_fit_accuracy_is_unchanged_by_feeding_constants_to_a_float64_model():
     fast_metrics, slow_metrics = (evaluate(m, data.x_test, data.y_test) for m in (fast, slow))
     assert fast_metrics.accuracy == slow_metrics.accuracy
     assert fast_metrics.loss == pytest.approx(slow_metrics.loss, rel=1e-9)
+
+
+class RecordsItsCallOptions(Module):
+    """A scalar model taking the scalar MLP's skip_zero_terms keyword; it records what it was called with."""
+
+    def __init__(self):
+        from microgradx import Value
+
+        self.w = [Value(0.1), Value(-0.1)]
+        self.calls = []
+
+    def __call__(self, x, **options):
+        self.calls.append(options)
+        return [wk * x[0] for wk in self.w]
+
+    def _local_parameters(self):
+        return [("w.0", self.w[0]), ("w.1", self.w[1])]
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_skip_zero_terms_is_an_explicit_option_of_the_loop_passed_to_scalar_models(skip):
+    model = RecordsItsCallOptions()
+    fit(model, _blobs(), optimizer=PlainSGD(model.parameters(), 0.1), epochs=1, batch_size=20, progress=False,
+        skip_zero_terms=skip)
+    assert model.calls and all(call == ({"skip_zero_terms": True} if skip else {}) for call in model.calls)
+
+
+def test_skip_zero_terms_on_a_tensor_model_is_a_clear_error():
+    model = TensorLinear(2, 2)
+    with pytest.raises(ValueError, match="applies to scalar models"):
+        fit(model, _blobs(), optimizer=PlainSGD(model.parameters(), 0.1), epochs=1, progress=False,
+            skip_zero_terms=True)
