@@ -256,7 +256,9 @@ def backward(root: Any, seed: Any = None, *, create_graph: bool = False) -> None
             for node, total in gradients(root, seed, create_graph=True):
                 if node._op:
                     node.grad = total
-                elif type(node.grad) is float and node.grad == 0.0:
+                elif not node.requires_grad:
+                    continue  # a Tensor leaf with requires_grad=False gets no gradient
+                elif node.grad is None or (type(node.grad) is float and node.grad == 0.0):
                     node.grad = total  # 0.0 + node would add a needless node
                 else:
                     node.grad = node.grad + total

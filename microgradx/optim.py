@@ -88,6 +88,8 @@ class Optimizer:
             self.lr = float(self.scheduler(self.steps))
         self.steps += 1
         for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue  # no backward reached this Tensor: skipped, as torch.optim does
             delta = self._delta(i, p, p.grad)
             if isinstance(p.data, np.ndarray):
                 p.data -= delta

@@ -77,7 +77,7 @@ _BROADCASTING = {id(op): tensor_op(op) for op in ops.TABLE.values() if op.arity 
 def _node(data: np.ndarray, op: Op, a: "Tensor", b: "Tensor | None" = None) -> "Tensor":
     out = _new(Tensor)
     out.data = data
-    out.grad = 0.0
+    out.grad = None
     out.label = ""
     out._n = 0
     if GRAD_MODE.enabled or thread_records():
@@ -120,7 +120,7 @@ def _leaf(data: np.ndarray, op: Any = "") -> "Tensor":
     (``op=CONSTANT``: data, drawn grey)."""
     out = _new(Tensor)
     out.data = data
-    out.grad = 0.0
+    out.grad = None
     out.label = ""
     out._op = op
     out._a = out._b = None
@@ -131,9 +131,16 @@ def _leaf(data: np.ndarray, op: Any = "") -> "Tensor":
 class Tensor(Node):
     """An n-d float array in a computational graph: ``data`` (ndarray) and ``grad``.
 
-    ``Tensor(data, dtype=None)``: float64 by default (float32 arrays keep
-    float32; pass ``dtype=np.float32`` to choose it).  ``grad`` is 0.0 at rest
-    and an ndarray of ``data``'s shape after ``backward``.
+    ``Tensor(data, dtype=None, requires_grad=True)``: float64 by default
+    (float32 arrays keep float32; pass ``dtype=np.float32`` to choose it).
+    ``grad`` is None until a backward pass reaches the Tensor, then an
+    ndarray of ``data``'s shape (as in PyTorch; a ``Value`` keeps micrograd's 0.0).
+
+    ``requires_grad=False`` makes a leaf that is data, not a parameter
+    (PyTorch's meaning; drawn grey like a lifted constant): backward passes
+    through the graph around it but never writes its ``.grad``.  Unlike
+    ``torch.tensor``, ``Tensor(...)`` requires grad by default (every leaf is
+    a parameter, as in micrograd); :func:`microgradx.tensor` takes PyTorch's default.
 
     ``data`` is always copied (as ``torch.tensor`` does): optimizers update
     ``.data`` in place, and that must not write into the caller's array.
@@ -143,11 +150,12 @@ class Tensor(Node):
     # NumPy defers to our reflected operators: ndarray * Tensor records a graph.
     __array_ufunc__ = None
 
-    def __init__(self, data: ArrayLike, dtype: Any = None, *, label: str = "") -> None:
+    def __init__(self, data: ArrayLike, dtype: Any = None, *, label: str = "",
+                 requires_grad: bool = True) -> None:
         self.data = _as_array(data, dtype, copy=True)
-        self.grad = 0.0
+        self.grad = None
         self.label = label
-        self._op = ""
+        self._op = "" if requires_grad else CONSTANT
         self._a = self._b = None
         self._n = 0
 
@@ -180,8 +188,8 @@ class Tensor(Node):
         return data.copy() if copy else data
 
     def detach(self) -> "Tensor":
-        """A leaf sharing this data (no copy), cut from the graph."""
-        return _leaf(self.data)
+        """A leaf sharing this data (no copy), cut from the graph; ``requires_grad=False``, as in PyTorch."""
+        return _leaf(self.data, CONSTANT)
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -278,26 +286,34 @@ class Tensor(Node):
 
     # -- matrix rows (microgradx.tensor_ops) -----------------------------------------
 
-    def sum(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        """Sum over ``axis`` (None: all);  dx = g broadcast back."""
+    def sum(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: bool | None = None) -> "Tensor":
+        """Sum over ``axis`` (None: all);  dx = g broadcast back.  (``dim``/``keepdim``: PyTorch's names.)"""
+        axis, keepdims = _reduction_args("sum", axis, keepdims, dim, keepdim)
         axes = tensor_ops.normalize_axis(axis, self.data.ndim, "sum")
         return self._unary(tensor_ops.sum_op(axes, keepdims))
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
+    def mean(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+             keepdim: bool | None = None) -> "Tensor":
         """Mean over ``axis`` = sum over ``axis`` * (1/n), n the number of averaged elements;
         dx = g / n broadcast back.  Composed, so it differentiates to any order."""
+        axis, keepdims = _reduction_args("mean", axis, keepdims, dim, keepdim)
         axes = tensor_ops.normalize_axis(axis, self.data.ndim, "mean")
         shape = self.data.shape
         n = self.data.size if axes is None else int(np.prod([shape[ax] for ax in axes]))
         # An empty mean is NaN, as in NumPy (1/0 would raise instead).
         return self.sum(axes, keepdims) * (1.0 / n if n else float("nan"))
 
-    def max(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
+    def max(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: bool | None = None) -> "Tensor":
         """Max over ``axis``;  dx = g at the maxima (ties share it).
 
         A NaN in a reduced slice makes that max NaN, and every gradient in
-        the slice NaN (no element equals a NaN maximum).
+        the slice NaN (no element equals a NaN maximum).  The maxima only,
+        also with ``dim=``: PyTorch's ``t.max(dim)`` also returns the indices,
+        here ``t.argmax(dim)`` (PyTorch's ``t.amax(dim)`` is this method).
         """
+        axis, keepdims = _reduction_args("max", axis, keepdims, dim, keepdim)
         if self.data.size == 0:
             raise ValueError(f"max: the Tensor of shape {self.shape} is empty")
         axes = tensor_ops.normalize_axis(axis, self.data.ndim, "max")
@@ -365,6 +381,93 @@ class Tensor(Node):
         """e^x / sum e^x along ``axis`` = exp(log_softmax(x))."""
         return self.log_softmax(axis).exp()
 
+    # -- PyTorch's spellings ------------------------------------------------------
+
+    def amax(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        """PyTorch's ``amax``: :meth:`max` over ``dim`` (None or (): all), ties sharing the gradient."""
+        return self.max(None if dim == () else dim, keepdim)
+
+    def amin(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        """min over ``dim`` = -max(-x);  dx = g at the minima (ties share it)."""
+        return -(-self).amax(dim, keepdim)
+
+    def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: bool | None = None) -> "Tensor":
+        """Min over ``axis``, the twin of :meth:`max` (the minima only, as our ``max``)."""
+        axis, keepdims = _reduction_args("min", axis, keepdims, dim, keepdim)
+        return -(-self).max(axis, keepdims)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> np.ndarray:
+        """Index of the max along ``dim`` (None: into the flattened data), first on ties.
+
+        A plain int64 array, not a Tensor (an index has no gradient; comparisons
+        here return plain arrays too), so ``(t.argmax(1) == labels).mean()`` works.
+        """
+        return self._arg("argmax", np.argmax, dim, keepdim)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> np.ndarray:
+        """Index of the min along ``dim`` (None: into the flattened data), first on ties."""
+        return self._arg("argmin", np.argmin, dim, keepdim)
+
+    def _arg(self, name: str, find: Any, dim: int | None, keepdim: bool) -> np.ndarray:
+        if self.data.size == 0:
+            raise ValueError(f"{name}: the Tensor of shape {self.shape} is empty")
+        if dim is None:
+            index = np.asarray(find(self.data), dtype=np.int64)
+            return index.reshape((1,) * self.ndim) if keepdim else index
+        (ax,) = tensor_ops.normalize_axis(dim, self.data.ndim, name)
+        return np.asarray(find(self.data, axis=ax, keepdims=bool(keepdim)), dtype=np.int64)
+
+    def tolist(self) -> Any:
+        """The data as nested Python lists of floats (a 0-d Tensor: one float)."""
+        return self.data.tolist()
+
+    def view(self, *shape: Any) -> "Tensor":
+        """PyTorch's ``view``: :meth:`reshape` (recorded as a reshape node; nothing is shared)."""
+        return self.reshape(*shape)
+
+    def float(self) -> "Tensor":
+        """This Tensor as float32 (itself if it already is);  the gradient is cast back."""
+        return self._cast(np.float32)
+
+    def double(self) -> "Tensor":
+        """This Tensor as float64 (itself if it already is);  the gradient is cast back."""
+        return self._cast(np.float64)
+
+    def _cast(self, dtype: Any) -> "Tensor":
+        if self.data.dtype == dtype:
+            return self
+        return self._unary(tensor_ops.astype_op(dtype))
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether backward gives this Tensor a gradient (PyTorch's flag).
+
+        A leaf: True unless made with ``requires_grad=False`` (or ``detach()``,
+        or computed under ``no_grad()``).  An op result: True if any leaf below
+        it requires grad.
+        """
+        if not self._op:
+            return type(self._op) is str  # "" a parameter; CONSTANT and UNTRACKED are markers
+        return _any_leaf_requires_grad(self)
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set :attr:`requires_grad` of this leaf in place; returns the Tensor."""
+        if self._op:
+            if requires_grad and self.requires_grad:
+                return self
+            raise RuntimeError("requires_grad_: only a leaf's flag can change, and this Tensor is "
+                               "an op result; use t.detach() for data cut from the graph")
+        self._op = "" if requires_grad else CONSTANT
+        return self
+
+    def retain_grad(self) -> None:
+        """PyTorch's ``retain_grad``: nothing to do, every node here keeps its ``.grad`` after backward."""
+
     # -- gradients --------------------------------------------------------------
 
     def backward(self, gradient: ArrayLike | None = None, *, create_graph: bool = False) -> None:
@@ -381,6 +484,10 @@ class Tensor(Node):
         """
         if self._op is UNTRACKED:
             self._check_backward()
+        if not self.requires_grad:
+            raise RuntimeError("backward: this Tensor does not require grad (no leaf below it "
+                               "does), so there is no gradient to compute; make the parameters "
+                               "with requires_grad=True")
         if gradient is None:
             if self.data.size != 1:
                 raise ValueError(
@@ -398,6 +505,39 @@ class Tensor(Node):
     def zero_grad(self) -> None:
         """Set this node's ``.grad`` back to 0."""
         self.grad = 0.0
+
+
+def _reduction_args(name: str, axis: Any, keepdims: bool, dim: Any,
+                    keepdim: bool | None) -> tuple[Any, bool]:
+    """``axis``/``keepdims``, given in our spelling or PyTorch's ``dim``/``keepdim`` (not both)."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"{name}: got both axis={axis!r} and dim={dim!r}; pass one "
+                            "(dim is PyTorch's name for axis)")
+        axis = dim
+    if keepdim is not None:
+        if keepdims:
+            raise TypeError(f"{name}: got both keepdims and keepdim; pass one "
+                            "(keepdim is PyTorch's name)")
+        keepdims = keepdim
+    return axis, bool(keepdims)
+
+
+def _any_leaf_requires_grad(root: "Tensor") -> bool:
+    """True if some leaf below ``root`` is a parameter (iterative: any depth)."""
+    seen = {id(root)}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if not node._op:
+            if type(node._op) is str:
+                return True
+            continue
+        for child in node._prev:
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append(child)
+    return False
 
 
 def _plain_index(part: Any) -> Any:

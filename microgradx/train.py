@@ -339,6 +339,8 @@ def _first_non_finite_gradient(params: list) -> tuple[int, str] | None:
     """(index, 'nan' / 'inf') of the first parameter whose gradient has a NaN or infinite entry."""
     for k, p in enumerate(params):
         g = p.grad
+        if g is None:  # a Tensor no backward reached
+            continue
         if type(g) is float:
             if math.isfinite(g):
                 continue

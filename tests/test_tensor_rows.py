@@ -44,6 +44,7 @@ ROWS = {
     "tensor_ops.concat_op": (binary(tensor_ops.concat_op(1)), [spaced, spaced[:, :2] + 1.0]),
     "tensor_ops.where_op": (binary(tensor_ops.where_op(spaced > 1.0)), [spaced, -spaced]),
     "tensor_ops.clip_op": (unary(tensor_ops.clip_op(0.42, 1.83)), [spaced]),
+    "tensor_ops.astype_op": (unary(tensor_ops.astype_op(np.float64)), [spaced]),
     "tensor_ops.log_softmax_op": (unary(tensor_ops.log_softmax_op(-1)), [spaced]),
     "tensor_ops.softmax_cross_entropy_op": (unary(tensor_ops.softmax_cross_entropy_op(np.array([2, 0, 1, 2, 0]), 3)),
                                             [rng.standard_normal((5, 3))]),

@@ -1,0 +1,252 @@
+"""PyTorch's names with PyTorch's meaning (issue 14, point 2), each checked against torch when it is installed.
+
+Without torch the behaviour tests still run; only the comparisons with torch skip, with a reason.
+"""
+
+import numpy as np
+import pytest
+
+import microgradx
+from microgradx import Tensor, Value
+
+try:
+    import torch
+except ImportError:  # optional: the comparisons below skip
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed (pip install torch); "
+                                                       "the comparison with PyTorch is skipped")
+
+rng = np.random.default_rng(0)
+A = rng.permutation(np.arange(24, dtype=np.float64)).reshape(2, 3, 4) * 0.1  # no ties
+
+
+def theirs(array, requires_grad=True):
+    return torch.tensor(array, dtype=torch.float64, requires_grad=requires_grad)
+
+
+# -- .grad: None until a backward reaches the Tensor ------------------------------------------
+
+def test_a_tensor_grad_is_none_until_a_backward_reaches_it():
+    x, unused = Tensor(A), Tensor([1.0, 2.0])
+    assert x.grad is None and unused.grad is None
+    (x * 2.0).sum().backward()
+    assert x.grad.shape == x.shape and unused.grad is None
+    np.testing.assert_array_equal(x.grad, np.full(A.shape, 2.0))
+
+
+def test_after_backward_every_reached_tensor_has_a_grad_of_its_shape():
+    w, b = Tensor(rng.standard_normal((3, 4))), Tensor(np.zeros(3))
+    z = Tensor(rng.standard_normal((5, 4))) @ w.T + b
+    z.relu().mean().backward()
+    assert w.grad.shape == (3, 4) and b.grad.shape == (3,) and z.grad.shape == (5, 3)
+
+
+def test_a_value_keeps_micrograds_zero_grad():
+    v = Value(2.0)
+    assert v.grad == 0.0 and v.requires_grad
+
+
+def test_leaves_still_accumulate_from_none():
+    x = Tensor([1.0, -2.0])
+    for _ in range(2):
+        (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, 2 * 2 * x.data)
+
+
+# -- requires_grad ---------------------------------------------------------------------------
+
+def test_requires_grad_keyword_and_attribute():
+    assert Tensor([1.0]).requires_grad  # ours: a Tensor is a parameter unless told otherwise
+    data = Tensor([1.0], requires_grad=False)
+    assert not data.requires_grad
+    assert (data * 2.0).requires_grad is False
+    assert (data * Tensor([3.0])).requires_grad is True
+
+
+def test_a_leaf_with_requires_grad_false_gets_no_grad():
+    x = Tensor(A[0], requires_grad=False)
+    w = Tensor(rng.standard_normal((4, 2)))
+    (x @ w).tanh().sum().backward()
+    assert x.grad is None and w.grad.shape == (4, 2)
+
+
+def test_requires_grad_false_after_a_backward_keeps_the_old_grad_untouched():
+    w = Tensor([1.0, 2.0])
+    (w * w).sum().backward()
+    first = w.grad.copy()
+    w.requires_grad_(False)
+    (w * w * Tensor([1.0, 1.0])).sum().backward()
+    np.testing.assert_array_equal(w.grad, first)
+    w.requires_grad = True
+    (w * w).sum().backward()
+    np.testing.assert_array_equal(w.grad, 2 * first)
+
+
+def test_requires_grad_false_leaf_gets_no_grad_with_create_graph_too():
+    x, c = Tensor([1.5]), Tensor([2.0], requires_grad=False)
+    (x * x * c).sum().backward(create_graph=True)
+    assert c.grad is None and x.grad.data.tolist() == [6.0]
+
+
+def test_requires_grad_underscore_returns_the_tensor_and_refuses_op_results():
+    t = Tensor([1.0])
+    assert t.requires_grad_(False) is t and not t.requires_grad
+    assert t.requires_grad_() is t and t.requires_grad
+    y = t * 2.0
+    assert y.requires_grad_() is y  # already requires grad: nothing to change
+    with pytest.raises(RuntimeError, match="only a leaf"):
+        y.requires_grad_(False)
+
+
+def test_backward_of_a_tensor_that_does_not_require_grad_says_so():
+    x = Tensor([1.0, 2.0], requires_grad=False)
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        (x * 2.0).sum().backward()
+
+
+def test_detach_and_no_grad_results_do_not_require_grad():
+    x = Tensor([1.0])
+    assert not x.detach().requires_grad
+    with microgradx.no_grad():
+        y = x * 2.0
+    assert not y.requires_grad and y.is_leaf
+
+
+def test_an_optimizer_skips_a_parameter_no_backward_reached():
+    used, unused = Tensor([1.0]), Tensor([5.0])
+    opt = microgradx.optim.SGD([used, unused], lr=0.1)
+    (used * 3.0).sum().backward()
+    opt.step()
+    assert used.data.tolist() == [pytest.approx(0.7)] and unused.data.tolist() == [5.0]
+
+
+@needs_torch
+def test_requires_grad_false_matches_torch():
+    x_np, w_np = A[0], rng.standard_normal((4, 2))
+    x, w = Tensor(x_np, requires_grad=False), Tensor(w_np)
+    (x @ w).tanh().sum().backward()
+    tx, tw = theirs(x_np, requires_grad=False), theirs(w_np)
+    (tx @ tw).tanh().sum().backward()
+    assert tx.grad is None and x.grad is None
+    np.testing.assert_allclose(w.grad, tw.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_retain_grad_is_accepted_and_the_grad_is_there():
+    x = Tensor([1.0, 2.0])
+    y = x * 3.0
+    assert y.retain_grad() is None
+    y.sum().backward()
+    np.testing.assert_array_equal(y.grad, [1.0, 1.0])
+
+
+# -- dim= / keepdim= on reductions ------------------------------------------------------------
+
+REDUCTIONS = ["sum", "mean", "amax", "amin"]
+
+
+@pytest.mark.parametrize("name", REDUCTIONS)
+@pytest.mark.parametrize("dim", [0, 2, -1, (0, 2)])
+@pytest.mark.parametrize("keepdim", [False, True])
+@needs_torch
+def test_reduction_with_dim_and_keepdim_matches_torch(name, dim, keepdim):
+    ours = Tensor(A)
+    out = getattr(ours, name)(dim=dim, keepdim=keepdim)
+    weights = rng.standard_normal(out.shape)
+    (out * weights).sum().backward()
+    t = theirs(A)
+    t_out = getattr(t, name)(dim=dim, keepdim=keepdim)
+    (t_out * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(out.data, t_out.detach().numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(ours.grad, t.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min"])
+def test_dim_keepdim_are_our_axis_keepdims(name):
+    t = Tensor(A)
+    by_dim = getattr(t, name)(dim=1, keepdim=True)
+    by_axis = getattr(t, name)(axis=1, keepdims=True)
+    np.testing.assert_array_equal(by_dim.data, by_axis.data)
+    assert by_dim.shape == (2, 1, 4)
+
+
+def test_giving_axis_and_dim_together_is_an_error():
+    with pytest.raises(TypeError, match="both axis=1 and dim=0"):
+        Tensor(A).sum(1, dim=0)
+    with pytest.raises(TypeError, match="both keepdims and keepdim"):
+        Tensor(A).mean(0, True, keepdim=True)
+
+
+@needs_torch
+def test_full_reductions_match_torch_including_ties():
+    tied = np.array([[1.0, 3.0, 3.0], [0.0, -1.0, -1.0]])
+    for name in ["sum", "mean", "amax", "amin", "max", "min"]:
+        ours, t = Tensor(tied), theirs(tied)
+        getattr(ours, name)().backward()
+        getattr(t, name)().backward()
+        np.testing.assert_allclose(ours.grad, t.grad.numpy(), rtol=1e-12, err_msg=name)
+
+
+def test_max_with_dim_is_still_ours_the_maxima_only():
+    out = Tensor(A).max(dim=1)
+    assert isinstance(out, Tensor) and out.shape == (2, 4)
+
+
+# -- argmax, argmin, tolist, view, float, double --------------------------------------------------
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+@pytest.mark.parametrize("dim, keepdim", [(None, False), (0, False), (1, True), (-1, False), (None, True)])
+@needs_torch
+def test_argmax_argmin_match_torch(name, dim, keepdim):
+    ours = getattr(Tensor(A), name)(dim=dim, keepdim=keepdim)
+    want = getattr(torch.tensor(A), name)(dim=dim, keepdim=keepdim).numpy()
+    assert isinstance(ours, np.ndarray) and ours.dtype == np.int64
+    assert ours.shape == want.shape
+    np.testing.assert_array_equal(ours, want)
+
+
+def test_argmax_is_the_first_on_ties_and_refuses_an_empty_tensor():
+    assert Tensor([[1.0, 5.0, 5.0]]).argmax(dim=1).tolist() == [1]
+    with pytest.raises(ValueError, match="empty"):
+        Tensor(np.zeros((0,))).argmax()
+
+
+def test_tolist_gives_python_floats():
+    assert Tensor([[1.0, 2.0]]).tolist() == [[1.0, 2.0]]
+    assert Tensor(3.0).tolist() == 3.0
+
+
+@needs_torch
+def test_view_reshapes_and_differentiates_as_torch():
+    ours, t = Tensor(A), theirs(A)
+    w = rng.standard_normal((6, 4))
+    (ours.view(6, -1) * w).sum().backward()
+    (t.view(6, -1) * torch.tensor(w)).sum().backward()
+    assert ours.view(-1).shape == tuple(t.view(-1).shape)
+    np.testing.assert_allclose(ours.grad, t.grad.numpy())
+
+
+def test_float_and_double_cast_like_torch_and_cast_the_gradient_back():
+    x = Tensor([1.0, 2.0])
+    y = x.float()
+    assert y.dtype == np.float32 and y.float() is y and x.double() is x
+    (y * y).sum().backward()
+    assert x.grad.dtype == np.float64 and x.grad.tolist() == [2.0, 4.0]
+    z = Tensor([1.5], dtype=np.float32)
+    (z.double() ** 2).sum().backward()
+    assert z.grad.dtype == np.float32 and z.grad.tolist() == [3.0]
+
+
+def test_the_float_builtin_still_refuses_while_recording():
+    t = Tensor([2.0])
+    with pytest.raises(TypeError, match="would drop it from the graph"):
+        float(t)
+    with microgradx.no_grad():
+        assert float(t) == 2.0
+
+
+def test_float_cast_differentiates_twice():
+    x = Tensor([2.0])
+    (dx,) = microgradx.grad((x.float() ** 3).sum(), [x], create_graph=True)
+    (ddx,) = microgradx.grad(dx.sum(), [x])
+    assert dx.dtype == np.float64 and ddx.tolist() == [12.0]
