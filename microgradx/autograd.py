@@ -40,8 +40,8 @@ import numpy as np
 from .fast_backward import first_order_backward
 
 __all__ = ["topological_order", "backward_steps", "BackwardStep", "backward", "grad",
-           "zero_grad", "no_grad", "enable_grad", "is_grad_enabled", "thread_records", "default_seed",
-           "GraphCycleError"]
+           "zero_grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "thread_records",
+           "default_seed", "GraphCycleError"]
 
 
 class GraphCycleError(ValueError):
@@ -113,6 +113,25 @@ def no_grad():
 def enable_grad():
     """Record a graph again inside a :func:`no_grad` block."""
     return _grad_mode(True)
+
+
+class set_grad_enabled:
+    """Turn recording on or off, as PyTorch's: a call sets the mode now, a ``with`` block restores it.
+
+    ``set_grad_enabled(False)`` alone switches this thread to :func:`no_grad`
+    mode until ``set_grad_enabled(True)``; ``with set_grad_enabled(is_train):``
+    applies the mode inside the block and brings back the previous one after.
+    """
+
+    def __init__(self, mode: bool) -> None:
+        self.previous = thread_records()
+        _set_thread_mode(bool(mode), self.previous)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        _set_thread_mode(self.previous, thread_records())
 
 
 def topological_order(root: Any) -> list:

@@ -250,3 +250,75 @@ def test_float_cast_differentiates_twice():
     (dx,) = microgradx.grad((x.float() ** 3).sum(), [x], create_graph=True)
     (ddx,) = microgradx.grad(dx.sum(), [x])
     assert dx.dtype == np.float64 and ddx.tolist() == [12.0]
+
+
+# -- module-level factories and grad mode -------------------------------------------------------
+
+def test_tensor_factory_copies_and_takes_torchs_default_requires_grad_false():
+    data = np.array([1.0, 2.0])
+    t = microgradx.tensor(data)
+    data[0] = 9.0
+    assert t.tolist() == [1.0, 2.0] and not t.requires_grad
+    assert microgradx.tensor([1, 2], requires_grad=True).requires_grad
+    assert microgradx.tensor([1.0], dtype=microgradx.float32).dtype == np.float32
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "randn", "rand"])
+def test_shape_factories_take_sizes_as_ints_or_a_tuple(name):
+    make = getattr(microgradx, name)
+    a, b = make(2, 3), make((2, 3))
+    assert a.shape == b.shape == (2, 3) and a.dtype == np.float64 and not a.requires_grad
+    assert make(4, dtype=microgradx.float32, requires_grad=True).requires_grad
+    with pytest.raises(TypeError, match="non-negative ints"):
+        make(2.5)
+
+
+@needs_torch
+@pytest.mark.parametrize("args", [(5,), (1, 4), (0, 1, 0.25), (3, -2, -1)])
+def test_arange_matches_torch(args):
+    assert microgradx.arange(*args).tolist() == torch.arange(*args).tolist()
+
+
+def test_manual_seed_repeats_randn_rand_and_layer_initialisation():
+    def draw():
+        microgradx.manual_seed(7)
+        return (microgradx.randn(3).tolist(), microgradx.rand(2).tolist(),
+                microgradx.nn.Linear(3, 2).weight.tolist())
+    assert draw() == draw()
+    microgradx.manual_seed(8)
+    assert microgradx.randn(3).tolist() != draw()[0]
+
+
+def test_randn_takes_a_generator_and_draws_standard_normals():
+    g1, g2 = np.random.default_rng(3), np.random.default_rng(3)
+    assert microgradx.randn(4, generator=g1).tolist() == microgradx.randn(4, generator=g2).tolist()
+    x = microgradx.randn(20000, generator=np.random.default_rng(0))
+    assert abs(x.data.mean()) < 0.03 and abs(x.data.std() - 1.0) < 0.03
+    u = microgradx.rand(20000, generator=np.random.default_rng(0))
+    assert 0.0 <= u.data.min() and u.data.max() < 1.0 and abs(u.data.mean() - 0.5) < 0.01
+
+
+def test_set_grad_enabled_as_a_context_manager_restores_the_mode():
+    x = Tensor([1.0])
+    with microgradx.set_grad_enabled(False):
+        assert not microgradx.is_grad_enabled() and not (x * 2.0).requires_grad
+        with microgradx.set_grad_enabled(True):
+            assert (x * 2.0).requires_grad
+        assert not microgradx.is_grad_enabled()
+    assert microgradx.is_grad_enabled()
+
+
+def test_set_grad_enabled_as_a_function_sets_the_mode_until_changed():
+    try:
+        microgradx.set_grad_enabled(False)
+        assert not microgradx.is_grad_enabled()
+    finally:
+        microgradx.set_grad_enabled(True)
+    assert microgradx.is_grad_enabled() and (Tensor([1.0]) * 2.0).requires_grad
+
+
+def test_no_grad_works_as_a_decorator_as_in_pytorch():
+    @microgradx.no_grad()
+    def evaluate(t):
+        return t * 2.0
+    assert not evaluate(Tensor([1.0])).requires_grad
