@@ -322,3 +322,95 @@ def test_no_grad_works_as_a_decorator_as_in_pytorch():
     def evaluate(t):
         return t * 2.0
     assert not evaluate(Tensor([1.0])).requires_grad
+
+
+# -- nn.functional and the loss modules ------------------------------------------------------------
+
+import microgradx.nn as nn  # noqa: E402
+import microgradx.nn.functional as F  # noqa: E402
+
+LOGITS = rng.standard_normal((5, 3))
+LABELS = np.array([2, 0, 1, 2, 0])
+
+
+def test_softmax_cross_entropy_takes_a_tensor_of_labels():
+    by_array = F.softmax_cross_entropy(Tensor(LOGITS), LABELS)
+    by_tensor = F.softmax_cross_entropy(Tensor(LOGITS), microgradx.tensor(LABELS))
+    assert by_tensor.item() == by_array.item()
+
+
+def test_a_tensor_of_labels_must_hold_whole_numbers():
+    with pytest.raises(TypeError, match="whole numbers"):
+        F.cross_entropy(Tensor(LOGITS), Tensor([0.5, 1, 2, 0, 1]))
+
+
+@needs_torch
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_matches_torch(reduction):
+    ours, t = Tensor(LOGITS), theirs(LOGITS)
+    out = F.cross_entropy(ours, microgradx.tensor(LABELS), reduction=reduction)
+    want = torch.nn.functional.cross_entropy(t, torch.tensor(LABELS), reduction=reduction)
+    weights = rng.standard_normal(out.shape)
+    (out * weights).sum().backward()
+    (want * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(out.data, want.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.grad, t.grad.numpy(), rtol=1e-12, atol=1e-15)
+    module = nn.CrossEntropyLoss(reduction=reduction)(Tensor(LOGITS), LABELS)
+    np.testing.assert_allclose(module.data, want.detach().numpy(), rtol=1e-12)
+
+
+@needs_torch
+def test_cross_entropy_of_one_example_and_of_images_matches_torch():
+    one = F.cross_entropy(Tensor(LOGITS[0]), 2)
+    assert one.item() == pytest.approx(torch.nn.functional.cross_entropy(
+        torch.tensor(LOGITS[0]), torch.tensor(2)).item(), rel=1e-12)
+    images, masks = rng.standard_normal((2, 3, 4, 4)), rng.integers(0, 3, (2, 4, 4))
+    for reduction in ("mean", "sum"):
+        ours = F.cross_entropy(Tensor(images), masks, reduction=reduction).item()
+        want = torch.nn.functional.cross_entropy(torch.tensor(images), torch.tensor(masks),
+                                                 reduction=reduction).item()
+        assert ours == pytest.approx(want, rel=1e-12)
+
+
+@needs_torch
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_loss_and_mseloss_match_torch(reduction):
+    p_np, y_np = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    ours, t = Tensor(p_np), theirs(p_np)
+    out = nn.MSELoss(reduction=reduction)(ours, microgradx.tensor(y_np))
+    want = torch.nn.MSELoss(reduction=reduction)(t, torch.tensor(y_np))
+    out.sum().backward()
+    want.sum().backward()
+    np.testing.assert_allclose(out.data, want.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.grad, t.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(F.mse_loss(Tensor(p_np), y_np, reduction=reduction).data, want.detach().numpy(),
+                               rtol=1e-12)
+
+
+def test_an_unknown_reduction_is_an_error_naming_the_choices():
+    with pytest.raises(ValueError, match="'mean', 'sum', 'none'"):
+        nn.CrossEntropyLoss(reduction="avg")
+    with pytest.raises(ValueError, match="reduction must be"):
+        F.mse_loss(Tensor([1.0]), [1.0], reduction="total")
+
+
+@needs_torch
+def test_functional_relu_matches_torch():
+    x = rng.standard_normal((3, 4))
+    np.testing.assert_array_equal(F.relu(Tensor(x)).data, torch.nn.functional.relu(torch.tensor(x)).numpy())
+    assert not F.relu(x).requires_grad  # a plain array is data
+
+
+def test_linear_takes_pytorchs_keywords():
+    layer = nn.Linear(in_features=3, out_features=2, bias=False, seed=0)
+    assert layer.weight.shape == (2, 3) and layer.bias is None
+    assert list(layer.state_dict()) == ["weight"]
+    x = rng.standard_normal((4, 3))
+    np.testing.assert_allclose(layer(x).data, x @ layer.weight.data.T)
+    layer(Tensor(x)).sum().backward()
+    assert layer.weight.grad.shape == (2, 3)
+    assert nn.Linear(3, out_features=2).bias.shape == (2,)
+    with pytest.raises(TypeError, match="both nin=3 and in_features=3"):
+        nn.Linear(3, 2, in_features=3)
+    with pytest.raises(TypeError, match="needs nout"):
+        nn.Linear(3)
