@@ -19,6 +19,10 @@ Random numbers come from one module-level NumPy generator, which
 :func:`manual_seed` resets; it also seeds Python's ``random``, the source the
 layers (``nn.Linear``, ``nn.MLP``) draw their initial weights from when given
 no ``seed=``, so ``manual_seed(0)`` makes a whole run repeat, as in PyTorch.
+
+As in PyTorch, the attribute ``microgradx.tensor`` is this function; the
+module that defines ``Tensor`` is still imported by name
+(``from microgradx.tensor import Tensor``).
 """
 
 from __future__ import annotations
