@@ -179,9 +179,9 @@ def _version() -> str:
 # ---------------------------------------------------------------------------
 
 def _train(args: argparse.Namespace) -> int:
-    from .train import fit, plot_history
-
-    from .train import cosine_schedule
+    from .optim.lr_scheduler import cosine_schedule
+    from .train import fit
+    from .viz.history import plot_history
 
     if (args.engine, args.model) not in checkpoint.model_kinds():
         engines = [e for e, k in checkpoint.model_kinds() if k == args.model]

@@ -1,4 +1,4 @@
-"""The training loop shared by both engines: minibatches, progress, per-epoch history.
+"""The training loop shared by both engines and every task: minibatches, one step each, per-epoch history.
 
     >>> from microgradx.data import load_digits
     >>> from microgradx.nn import TensorMLP                      # doctest: +SKIP
@@ -9,52 +9,95 @@
     >>> history.final.test_acc                                   # doctest: +SKIP
     0.97...
 
-One step: forward a batch, loss = mean over the batch of
-``-log softmax(logits)[label]``, ``backward()``, ``optimizer.step()``.  The only
-engine-specific code is the adapter below: a tensor model gets the batch as one
-plain ndarray of its parameters' dtype (a constant, so a first ``Linear`` or
-``Conv2d`` takes its fused constant-input path, and a float32 model computes in
-float32) and returns logits of shape (batch, classes); a scalar model gets one
-example at a time as a list and returns a list of ``Value`` logits.
+One step: forward a batch, ``loss(outputs, targets)``, ``backward()``,
+``optimizer.step()``.  What is learnt is the ``task`` (:mod:`microgradx.tasks`):
+classification (cross-entropy, accuracy) or regression (mean squared error,
+R²); ``loss=`` replaces the task's loss, for training and evaluation alike.
+The only engine-specific code is the adapter below: a tensor model gets the
+batch as one plain ndarray of its parameters' dtype (a constant, so a first
+``Linear`` or ``Conv2d`` takes its fused constant-input path, and a float32
+model computes in float32) and returns outputs of shape (batch, k); a scalar
+model gets one example at a time as a list and returns a list of ``Value``
+outputs.
+
+Around the loop, each in its own module: schedules beside the optimizers
+(:mod:`microgradx.optim.lr_scheduler`), the progress bar
+(:mod:`microgradx.cli_progress`), curves (:func:`microgradx.viz.history.plot_history`),
+BLAS threads (:mod:`microgradx.blas_threads`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .autograd import no_grad
-from .data import DataSplit, iterate_minibatches
+from .blas_threads import check_blas_threads, limit_blas_threads
+from .data import iterate_minibatches
 from .engine import Value
+from .tasks import Task, get_task
 
-__all__ = ["fit", "evaluate", "plot_history", "cosine_schedule", "History", "EpochRecord", "Metrics",
-           "StopTraining", "engine_of"]
+__all__ = ["fit", "evaluate", "History", "EpochRecord", "Metrics", "StopTraining", "engine_of"]
 
 #: ``augment(x_batch, rng) -> x_batch``: a random change to a training batch (same shape), e.g.
 #: :func:`microgradx.nn.conv.random_shift`.
 Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+#: ``loss(outputs, targets) -> node``: what the optimizer minimises, e.g. nn.functional.mse_loss.
+Loss = Callable[[Any, np.ndarray], Any]
 
 
 class StopTraining(Exception):
     """Raise from a callback to end training after the current epoch; the message is recorded."""
 
 
+def _metric_property(metric: str, part: str) -> property:
+    def read(record: Any) -> float:
+        if record.metric != metric:
+            raise AttributeError(f"this record scores {record.metric!r}, not {metric!r}; read "
+                                 f"{part}_metric")
+        return getattr(record, f"{part}_metric")
+    return property(read, doc=f"``{part}_metric`` when the task's metric is {metric!r}.")
+
+
 @dataclass(frozen=True)
 class EpochRecord:
-    """One epoch's numbers: mean training loss and accuracy over its batches, test accuracy, wall time."""
+    """One epoch's numbers: mean training loss and score over its batches, test score and loss, wall time.
+
+    The score is the task's ``metric``: ``"acc"`` (accuracy, also readable as
+    ``train_acc`` / ``test_acc``) or ``"r2"`` (``train_r2`` / ``test_r2``).
+    """
 
     epoch: int
     train_loss: float
-    train_acc: float
-    test_acc: float
+    train_metric: float
+    test_metric: float
     seconds: float
+    test_loss: float = math.nan
+    metric: str = "acc"
+
+    train_acc = _metric_property("acc", "train")
+    test_acc = _metric_property("acc", "test")
+    train_r2 = _metric_property("r2", "train")
+    test_r2 = _metric_property("r2", "test")
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{"epoch", "train_loss", "train_<metric>", "test_<metric>", "test_loss", "seconds"}``."""
+        return {"epoch": self.epoch, "train_loss": self.train_loss, f"train_{self.metric}": self.train_metric,
+                f"test_{self.metric}": self.test_metric, "test_loss": self.test_loss, "seconds": self.seconds}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "EpochRecord":
+        """The record :meth:`as_dict` wrote (a KeyError or TypeError for anything else)."""
+        metric = next(key[len("train_"):] for key in data if key.startswith("train_") and key != "train_loss")
+        return cls(epoch=int(data["epoch"]), train_loss=float(data["train_loss"]),
+                   train_metric=float(data[f"train_{metric}"]), test_metric=float(data[f"test_{metric}"]),
+                   seconds=float(data["seconds"]), test_loss=float(data.get("test_loss", math.nan)),
+                   metric=str(metric))
 
 
 @dataclass
@@ -82,15 +125,33 @@ class History:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-able data: ``{"epochs": [...], "stopped": ...}``."""
-        return {"epochs": [asdict(r) for r in self.epochs], "stopped": self.stopped}
+        return {"epochs": [r.as_dict() for r in self.epochs], "stopped": self.stopped}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "History":
+        """The history :meth:`as_dict` wrote."""
+        return cls(epochs=[EpochRecord.from_dict(r) for r in data["epochs"]], stopped=data.get("stopped"))
 
 
 @dataclass(frozen=True)
 class Metrics:
-    """Mean cross-entropy loss and accuracy of a model on a labelled set."""
+    """Mean loss and score of a model on a data set; ``accuracy`` / ``r2`` read the score by name."""
 
     loss: float
-    accuracy: float
+    score: float
+    metric: str = "acc"
+
+    @property
+    def accuracy(self) -> float:
+        if self.metric != "acc":
+            raise AttributeError(f"these metrics score {self.metric!r}, not accuracy; read .score")
+        return self.score
+
+    @property
+    def r2(self) -> float:
+        if self.metric != "r2":
+            raise AttributeError(f"these metrics score {self.metric!r}, not R²; read .score")
+        return self.score
 
 
 # ---------------------------------------------------------------------------
@@ -102,47 +163,52 @@ class _TensorEngine:
 
     def __init__(self, model: Any) -> None:
         # Tensor models only: scalar users never import the tensor engine.
-        from .nn.functional import softmax_cross_entropy
-        self.softmax_cross_entropy = softmax_cross_entropy
+        from .nn import functional
+        self.functional = functional
         #: The batches' dtype: the model's own, so float32 stays float32.
         self.dtype = np.dtype(model.parameters()[0].data.dtype)
 
-    def logits(self, model: Any, x: np.ndarray) -> Any:
+    def outputs(self, model: Any, x: np.ndarray) -> Any:
         # A plain array, not a Tensor: the data are constants, not graph inputs.
         return model(x.astype(self.dtype, copy=False))
 
-    def width(self, logits: Any) -> int:
-        return int(logits.data.shape[-1])
+    def array(self, outputs: Any) -> np.ndarray:
+        """The outputs' values, (batch, k)."""
+        data = outputs.data
+        return data.reshape(len(data), -1) if data.ndim != 2 else data
 
     def cross_entropy(self, logits: Any, y: np.ndarray) -> Any:
         """mean_i -log softmax(z_i)[y_i] (one fused node)."""
-        return self.softmax_cross_entropy(logits, y)
+        return self.functional.softmax_cross_entropy(logits, y)
 
-    def predictions(self, logits: Any) -> np.ndarray:
-        return np.argmax(logits.data, axis=1)
+    def mse(self, outputs: Any, y: np.ndarray) -> Any:
+        """mean over every element of (z - y)^2; (n,) targets fit (n, 1) outputs."""
+        return self.functional.mse_loss(outputs, y)
 
 
 class _ScalarEngine:
     name = "scalar"
     dtype = np.dtype(np.float64)
 
-    def logits(self, model: Any, x: np.ndarray) -> list[list[Value]]:
+    def outputs(self, model: Any, x: np.ndarray) -> list[list[Value]]:
         rows = []
         for example in x:
             out = model(example.tolist())
             rows.append(out if isinstance(out, list) else [out])
         return rows
 
-    def width(self, logits: list[list[Value]]) -> int:
-        return len(logits[0])
+    def array(self, outputs: list[list[Value]]) -> np.ndarray:
+        return np.array([[v.data for v in row] for row in outputs], dtype=np.float64)
 
     def cross_entropy(self, logits: list[list[Value]], y: np.ndarray) -> Value:
         """mean_i -log softmax(z_i)[y_i], one Value graph per example."""
         from .losses import batch_loss, softmax_cross_entropy
         return batch_loss(softmax_cross_entropy, logits, y)
 
-    def predictions(self, logits: list[list[Value]]) -> np.ndarray:
-        return np.array([max(range(len(z)), key=lambda k: z[k].data) for z in logits])
+    def mse(self, outputs: list[list[Value]], y: np.ndarray) -> Value:
+        """mean_i mean_j (z_ij - y_ij)^2: the same number as the tensor engine's mean over every element."""
+        from .losses import batch_loss, mse_loss
+        return batch_loss(mse_loss, outputs, np.asarray(y).reshape(len(outputs), -1))
 
 
 def engine_of(model: Any) -> str:
@@ -157,38 +223,54 @@ def _adapter(model: Any) -> Any:
     return _ScalarEngine() if engine_of(model) == "scalar" else _TensorEngine(model)
 
 
-def _loss_function(loss: str | Callable, engine: Any) -> Callable:
+_LOSS_NAMES = ("cross_entropy", "mse")
+
+
+def _loss_function(loss: str | Loss | None, task: Task, engine: Any) -> Loss:
+    if loss is None:
+        loss = task.loss
     if callable(loss):
         return loss
-    if loss == "cross_entropy":
-        return engine.cross_entropy
-    raise ValueError(f"unknown loss {loss!r}; use 'cross_entropy' or a function (logits, labels) -> loss")
+    if loss in _LOSS_NAMES:
+        return getattr(engine, loss)
+    raise ValueError(f"unknown loss {loss!r}; use {' or '.join(map(repr, _LOSS_NAMES))} or a function "
+                     "(outputs, targets) -> loss")
 
 
 # ---------------------------------------------------------------------------
 # Evaluation and training.
 # ---------------------------------------------------------------------------
 
-def evaluate(model: Any, x: np.ndarray, y: np.ndarray, *, batch_size: int = 512) -> Metrics:
-    """Mean cross-entropy and accuracy of ``model`` on ``(x, y)``; records no graph, eval mode."""
-    y = np.asarray(y, dtype=np.int64)
-    if len(y) == 0:
-        return Metrics(loss=math.nan, accuracy=math.nan)
+def evaluate(model: Any, x: np.ndarray, y: np.ndarray, *, task: str | Task = "classification",
+             loss: str | Loss | None = None, batch_size: int = 512, data: Any = None) -> Metrics:
+    """Mean loss and score of ``model`` on ``(x, y)``; records no graph, runs in eval mode.
+
+    ``loss`` defaults to the task's (cross-entropy, or MSE for regression); :func:`fit`
+    passes the loss it trains with.  The mean is weighted by batch size.
+    """
+    task = get_task(task)
     engine = _adapter(model)
+    y = task.targets(y, engine.dtype)
+    metric = task.metric
+    if len(y) == 0:
+        return Metrics(loss=math.nan, score=math.nan, metric=metric)
+    loss_fn = _loss_function(loss, task, engine)
     x = np.asarray(x, dtype=engine.dtype)
     was_training = getattr(model, "training", True)
     _set_mode(model, False)
-    loss_sum, correct = 0.0, 0
+    loss_sum, score = 0.0, task.score()
     try:
         with no_grad():
-            for xb, yb in iterate_minibatches(x, y, batch_size, shuffle=False):
-                logits = engine.logits(model, xb)
-                _check_width(engine, logits, int(y.max()) + 1)
-                loss_sum += float(engine.cross_entropy(logits, yb).data) * len(yb)
-                correct += int(np.sum(engine.predictions(logits) == yb))
+            for k, (xb, yb) in enumerate(iterate_minibatches(x, y, batch_size, shuffle=False)):
+                outputs = engine.outputs(model, xb)
+                values = engine.array(outputs)
+                if k == 0:
+                    task.check(values, y, data)
+                loss_sum += float(loss_fn(outputs, yb).data) * len(yb)
+                score.add(values, yb)
     finally:
         _set_mode(model, was_training)
-    return Metrics(loss=loss_sum / len(y), accuracy=correct / len(y))
+    return Metrics(loss=loss_sum / len(y), score=score.value, metric=metric)
 
 
 def _set_mode(model: Any, training: bool) -> None:
@@ -196,50 +278,55 @@ def _set_mode(model: Any, training: bool) -> None:
         model.train(training)
 
 
-def _check_width(engine: Any, logits: Any, num_classes: int) -> None:
-    width = engine.width(logits)
-    if width < num_classes:
-        raise ValueError(f"the model has {width} outputs but the data has {num_classes} classes; "
-                         f"make its last layer {num_classes} wide")
-
-
 def fit(
     model: Any,
-    data: DataSplit,
+    data: Any,
     *,
     optimizer: Any,
     epochs: int,
     batch_size: int = 32,
-    loss: str | Callable = "cross_entropy",
+    task: str | Task = "classification",
+    loss: str | Loss | None = None,
     seed: int = 0,
+    lr_scheduler: Any = None,
     callbacks: Sequence[Callable[[EpochRecord, History], Any]] = (),
     augment: Augment | None = None,
     blas_threads: int | None = 1,
-    progress: bool = True,
+    progress: Any = True,
     stream: Any = None,
 ) -> History:
-    """Train ``model`` on ``data.x_train`` for ``epochs`` epochs; returns the :class:`History`.
+    """Train ``model`` on ``data.x_train, data.y_train`` for ``epochs`` epochs; returns the :class:`History`.
+
+    ``data`` is a :class:`~microgradx.data.DataSplit` or anything with
+    ``x_train``, ``y_train``, ``x_test``, ``y_test``.  ``task`` is
+    ``"classification"`` (class ids; cross-entropy, accuracy) or
+    ``"regression"`` (real targets; mean squared error, R²); ``loss`` (a name,
+    ``"cross_entropy"`` or ``"mse"``, or a function ``(outputs, targets) -> loss``)
+    replaces the task's loss in training and in the test evaluation.
 
     Each epoch visits the training set once in a fresh seeded order, in
-    minibatches of ``batch_size``; after it, the test accuracy is measured and
-    each callback is called as ``callback(record, history)`` (raise
-    :class:`StopTraining` to end early).  ``augment(xb, rng)``, if given, replaces
-    each training batch before the forward pass (never the test set); ``rng`` is
-    the same seeded generator that orders the batches, so a run repeats exactly.
-    A learning-rate schedule lives in the optimizer (``scheduler=``, e.g.
-    :func:`cosine_schedule`).  ``blas_threads`` limits NumPy's BLAS while training
-    (with threadpoolctl, when installed; ``None`` leaves it alone): minibatch
-    matrices are small, and a second thread mostly waits for a core on a busy
-    machine (the digits CNN recipe: 12 s with one thread, 29-87 s with two on a
-    shared 2-core VM).  A loss that is NaN or infinite stops
-    training before its step is applied; ``history.stopped`` then says at which
-    epoch and step.  So does a finite loss whose gradient is not (0 * inf
-    somewhere, e.g. sqrt or log at 0): the step would make parameters NaN, so
-    it is not taken, and ``history.stopped`` reads, on one line,
-    ``stopped: the gradient of <parameter> is nan at epoch E, step S (batch B of N)
-    while the loss is finite (L); the step was not taken; ...``.  ``progress``
-    shows a tqdm bar (plain lines if tqdm is not installed) on ``stream``
-    (default stderr).  The model is left in eval mode.
+    minibatches of ``batch_size``; after it, the test loss and score are
+    measured, ``lr_scheduler.step()`` is called if one is given (a
+    :class:`~microgradx.optim.lr_scheduler.LRScheduler`, stepped per epoch as in
+    PyTorch), and each callback is called as ``callback(record, history)``
+    (raise :class:`StopTraining` to end early).  A per-step schedule lives in
+    the optimizer instead (``scheduler=``, e.g.
+    :func:`~microgradx.optim.lr_scheduler.cosine_schedule`).  ``augment(xb, rng)``,
+    if given, replaces each training batch before the forward pass (never the
+    test set); ``rng`` is the same seeded generator that orders the batches, so
+    a run repeats exactly.  ``blas_threads`` limits NumPy's BLAS while training
+    (:mod:`microgradx.blas_threads`; ``None`` leaves it alone).
+
+    A loss that is NaN or infinite stops training before its step is applied;
+    ``history.stopped`` then says at which epoch and step.  So does a finite
+    loss whose gradient is not (0 * inf somewhere, e.g. sqrt or log at 0): the
+    step would make parameters NaN, so it is not taken, and ``history.stopped``
+    reads, on one line, ``stopped: the gradient of <parameter> is nan at epoch
+    E, step S (batch B of N) while the loss is finite (L); the step was not
+    taken; ...``.  ``progress=True`` shows a tqdm bar (plain lines if tqdm is
+    not installed) on ``stream`` (default stderr), ``False`` nothing; any object
+    with the methods of :class:`microgradx.cli_progress.Progress` may stand in.
+    The model is left in eval mode.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
@@ -247,83 +334,126 @@ def fit(
         raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     if augment is not None and not callable(augment):
         raise TypeError(f"augment must be a function (x_batch, rng) -> x_batch, got {augment!r}")
-    if blas_threads is not None and (isinstance(blas_threads, bool) or not isinstance(blas_threads, int)
-                                     or blas_threads < 1):
-        raise ValueError(f"blas_threads must be an integer >= 1 or None, got {blas_threads!r}")
-    with _limit_blas_threads(blas_threads):
-        return _fit(model, data, optimizer, epochs, batch_size, loss, seed, callbacks, augment, progress,
-                    stream)
+    check_blas_threads(blas_threads)
+    run = _Run(model, data, optimizer, epochs, batch_size, get_task(task), loss, seed, lr_scheduler,
+               callbacks, augment)
+    with limit_blas_threads(blas_threads):
+        return run.train(progress, stream if stream is not None else sys.stderr)
 
 
-def _fit(model: Any, data: DataSplit, optimizer: Any, epochs: int, batch_size: int, loss: str | Callable,
-         seed: int, callbacks: Sequence[Callable[[EpochRecord, History], Any]], augment: Augment | None,
-         progress: bool, stream: Any) -> History:
-    engine = _adapter(model)
-    loss_fn = _loss_function(loss, engine)
-    stream = stream if stream is not None else sys.stderr
-    steps_per_epoch = math.ceil(data.num_train / batch_size)
-    bar = _Progress(epochs * steps_per_epoch, enabled=progress, stream=stream)
-    rng = np.random.default_rng(seed)
-    x_train = np.asarray(data.x_train, dtype=engine.dtype)  # once, not once per batch
-    history = History()
-    step = 0
-    params = list(getattr(optimizer, "params", None) or model.parameters())
-    names = _parameter_names(model, params)
-    try:
-        for epoch in range(1, epochs + 1):
-            start = time.perf_counter()
-            _set_mode(model, True)
-            loss_sum, correct, seen = 0.0, 0, 0
-            for xb, yb in iterate_minibatches(x_train, data.y_train, batch_size, rng=rng):
-                step += 1
-                if augment is not None:
-                    xb = _augmented(augment, xb, rng)
-                # A diverging run is caught just below, by name; NumPy's warnings would only add noise.
-                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    logits = engine.logits(model, xb)
-                    if step == 1:
-                        _check_width(engine, logits, data.num_classes)
-                    batch_loss = loss_fn(logits, yb)
-                value = float(batch_loss.data)
-                if not math.isfinite(value):
-                    history.stopped = (f"stopped: loss is {value} at epoch {epoch}, step {step} "
-                                       f"(batch {step - (epoch - 1) * steps_per_epoch} of "
-                                       f"{steps_per_epoch}); try a smaller learning rate")
-                    bar.message(history.stopped)
-                    return history
-                model.zero_grad()
-                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # caught by name below
-                    batch_loss.backward()
-                bad = _first_non_finite_gradient(params)
-                if bad is not None:
-                    k, kind = bad
-                    history.stopped = (f"stopped: the gradient of {names[k]} is {kind} at epoch {epoch}, "
-                                       f"step {step} (batch {step - (epoch - 1) * steps_per_epoch} of "
-                                       f"{steps_per_epoch}) while the loss is finite ({value:.6g}); the "
-                                       f"step was not taken; look for sqrt, log or division at 0 in the "
-                                       f"model, or try a smaller learning rate")
-                    bar.message(history.stopped)
-                    return history
-                optimizer.step()
-                loss_sum += value * len(yb)
-                correct += int(np.sum(engine.predictions(logits) == yb))
-                seen += len(yb)
-                bar.update(f"epoch {epoch}/{epochs}", loss=loss_sum / seen, acc=correct / seen)
-            test_acc = evaluate(model, data.x_test, data.y_test).accuracy
-            record = EpochRecord(epoch=epoch, train_loss=loss_sum / seen, train_acc=correct / seen,
-                                 test_acc=test_acc, seconds=time.perf_counter() - start)
-            history.epochs.append(record)
-            bar.epoch_done(record, epochs)
-            try:
-                for callback in callbacks:
-                    callback(record, history)
-            except StopTraining as stop:
-                history.stopped = str(stop) or f"stopped by a callback after epoch {epoch}"
-                return history
-    finally:
-        bar.close()
-        _set_mode(model, False)
-    return history
+class _Run:
+    """One call of :func:`fit`: its settings, and the state that changes epoch by epoch."""
+
+    def __init__(self, model: Any, data: Any, optimizer: Any, epochs: int, batch_size: int, task: Task,
+                 loss: str | Loss | None, seed: int, lr_scheduler: Any,
+                 callbacks: Sequence[Callable[[EpochRecord, History], Any]], augment: Augment | None) -> None:
+        self.model, self.data, self.optimizer, self.task = model, data, optimizer, task
+        self.epochs, self.batch_size, self.lr_scheduler = epochs, batch_size, lr_scheduler
+        self.callbacks, self.augment = callbacks, augment
+        self.engine = _adapter(model)
+        self.loss = loss
+        self.loss_fn = _loss_function(loss, task, self.engine)
+        self.x_train = np.asarray(data.x_train, dtype=self.engine.dtype)  # once, not once per batch
+        self.y_train = task.targets(data.y_train, self.engine.dtype)
+        self.steps_per_epoch = math.ceil(len(self.x_train) / batch_size)
+        self.params = list(getattr(optimizer, "params", None) or model.parameters())
+        self.names = _parameter_names(model, self.params)
+        # What changes as training goes: the shuffling/augmentation generator, the history, the counters.
+        self.rng = np.random.default_rng(seed)
+        self.history = History()
+        self.epoch = 0  # completed epochs
+        self.step = 0  # completed steps
+
+    def train(self, progress: Any, stream: Any) -> History:
+        bar = _progress(progress, self.epochs * self.steps_per_epoch, stream)
+        try:
+            while self.epoch < self.epochs:
+                if not self._epoch(bar):
+                    break
+        finally:
+            bar.close()
+            _set_mode(self.model, False)
+        return self.history
+
+    def _epoch(self, bar: Any) -> bool:
+        """Train one epoch and record it; False if training must end (stopped)."""
+        epoch = self.epoch + 1
+        start = time.perf_counter()
+        model, engine, history = self.model, self.engine, self.history
+        _set_mode(model, True)
+        loss_sum, seen, score = 0.0, 0, self.task.score()
+        for xb, yb in iterate_minibatches(self.x_train, self.y_train, self.batch_size, rng=self.rng):
+            self.step += 1
+            where = (f"epoch {epoch}, step {self.step} (batch {self.step - (epoch - 1) * self.steps_per_epoch} "
+                     f"of {self.steps_per_epoch})")
+            if self.augment is not None:
+                xb = _augmented(self.augment, xb, self.rng)
+            # A diverging run is caught just below, by name; NumPy's warnings would only add noise.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                outputs = engine.outputs(model, xb)
+                values = engine.array(outputs)
+                if self.step == 1:
+                    self.task.check(values, self.y_train, self.data)
+                batch_loss = self.loss_fn(outputs, yb)
+            value = float(batch_loss.data)
+            if not math.isfinite(value):
+                return self._stop(bar, f"stopped: loss is {value} at {where}; try a smaller learning rate")
+            model.zero_grad()
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # caught by name below
+                batch_loss.backward()
+            bad = _first_non_finite_gradient(self.params)
+            if bad is not None:
+                k, kind = bad
+                return self._stop(bar, f"stopped: the gradient of {self.names[k]} is {kind} at {where} while "
+                                       f"the loss is finite ({value:.6g}); the step was not taken; look for "
+                                       f"sqrt, log or division at 0 in the model, or try a smaller learning rate")
+            self.optimizer.step()
+            loss_sum += value * len(yb)
+            score.add(values, yb)
+            seen += len(yb)
+            bar.update(f"epoch {epoch}/{self.epochs}", loss=loss_sum / seen, metric=self.task.metric,
+                       score=score.value)
+        test = evaluate(model, self.data.x_test, self.data.y_test, task=self.task, loss=self.loss,
+                        data=self.data)
+        record = EpochRecord(epoch=epoch, train_loss=loss_sum / seen, train_metric=score.value,
+                             test_metric=test.score, seconds=time.perf_counter() - start,
+                             test_loss=test.loss, metric=self.task.metric)
+        history.epochs.append(record)
+        self.epoch = epoch
+        if self.lr_scheduler is not None:
+            self.lr_scheduler.step()
+        bar.epoch_done(record, self.epochs)
+        try:
+            for callback in self.callbacks:
+                callback(record, history)
+        except StopTraining as stop:
+            history.stopped = str(stop) or f"stopped by a callback after epoch {epoch}"
+            return False
+        return True
+
+    def _stop(self, bar: Any, why: str) -> bool:
+        self.history.stopped = why
+        bar.message(why)
+        return False
+
+
+class _Silent:
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    epoch_done = message = update
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(progress: Any, total: int, stream: Any) -> Any:
+    if progress is True:
+        from .cli_progress import Progress
+        return Progress(total, stream=stream)
+    if progress is False or progress is None:
+        return _Silent()
+    return progress
 
 
 def _parameter_names(model: Any, params: list) -> list[str]:
@@ -339,7 +469,7 @@ def _first_non_finite_gradient(params: list) -> tuple[int, str] | None:
     """(index, 'nan' / 'inf') of the first parameter whose gradient has a NaN or infinite entry."""
     for k, p in enumerate(params):
         g = p.grad
-        if g is None:  # a Tensor no backward reached
+        if g is None:  # no backward reached it: nothing to apply
             continue
         if type(g) is float:
             if math.isfinite(g):
@@ -354,114 +484,9 @@ def _first_non_finite_gradient(params: list) -> tuple[int, str] | None:
     return None
 
 
-def _limit_blas_threads(limit: int | None) -> Any:
-    if limit is None:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: without it BLAS keeps its default threads
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=limit, user_api="blas")
-
-
 def _augmented(augment: Augment, xb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     out = np.asarray(augment(xb, rng))
     if out.shape != xb.shape:
         raise ValueError(f"augment returned shape {out.shape} for a batch of shape {xb.shape}; "
                          "it must keep the shape")
     return out
-
-
-def cosine_schedule(lr: float, total_steps: int) -> Callable[[int], float]:
-    """``f(step) = lr * (1 + cos(pi * step / total_steps)) / 2``: from ``lr`` at step 0 down to 0.
-
-    Pass it to an optimizer as ``scheduler=``; ``total_steps`` is
-    ``epochs * ceil(num_train / batch_size)``.
-    """
-    if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
-        raise ValueError(f"total_steps must be an integer >= 1, got {total_steps!r}")
-    lr0 = float(lr)
-
-    def schedule(step: int) -> float:
-        return lr0 * 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps))
-
-    return schedule
-
-
-class _Progress:
-    """A tqdm bar over all steps, or one plain line per epoch when tqdm is missing."""
-
-    def __init__(self, total: int, *, enabled: bool, stream: Any) -> None:
-        self.stream = stream
-        self.bar = None
-        self.enabled = enabled
-        self.postfix: dict[str, str] = {}
-        if not enabled:
-            return
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            print("note: tqdm is not installed (pip install tqdm); showing one line per epoch",
-                  file=stream)
-            return
-        self.bar = tqdm(total=total, file=stream, unit="step", dynamic_ncols=True, leave=True)
-
-    def update(self, description: str, *, loss: float, acc: float) -> None:
-        if self.bar is None:
-            return
-        self.bar.set_description(description, refresh=False)
-        self.postfix.update(loss=f"{loss:.4f}", acc=f"{acc:.3f}")
-        self.bar.set_postfix(self.postfix, refresh=False)
-        self.bar.update(1)
-
-    def epoch_done(self, record: EpochRecord, epochs: int) -> None:
-        if not self.enabled:
-            return
-        if self.bar is not None:
-            self.postfix["test"] = f"{record.test_acc:.3f}"
-            self.bar.set_postfix(self.postfix)
-        else:
-            print(f"epoch {record.epoch}/{epochs}  loss {record.train_loss:.4f}  "
-                  f"train acc {record.train_acc:.3f}  test acc {record.test_acc:.3f}  "
-                  f"{record.seconds:.2f}s", file=self.stream)
-
-    def message(self, text: str) -> None:
-        if not self.enabled:
-            return
-        if self.bar is not None:
-            self.bar.write(text, file=self.stream)
-        else:
-            print(text, file=self.stream)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def plot_history(history: History, path: str | Path, *, title: str = "") -> Path:
-    """Write train loss and train/test accuracy per epoch as a PNG (matplotlib, headless).
-
-    Raises ImportError naming the install command when matplotlib is missing.
-    """
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ImportError('plotting needs matplotlib: pip install matplotlib '
-                          '(or pip install -e ".[train]")') from None
-    # A bare Figure on the Agg canvas: headless, and no global pyplot state.
-    figure = Figure(figsize=(9, 3.5), dpi=100)
-    FigureCanvasAgg(figure)
-    epochs = history.column("epoch")
-    left, right = figure.subplots(1, 2)
-    left.plot(epochs, history.column("train_loss"), marker=".")
-    left.set(xlabel="epoch", ylabel="train loss (cross-entropy)", title="loss")
-    right.plot(epochs, history.column("train_acc"), marker=".", label="train")
-    right.plot(epochs, history.column("test_acc"), marker=".", label="test")
-    right.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
-    right.legend()
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(Path(path), format="png")
-    return Path(path)

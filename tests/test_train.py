@@ -12,8 +12,9 @@ from microgradx.data import DataSplit, make_blobs, make_xor
 from microgradx.nn import MLP
 from microgradx.nn.module import Module
 from microgradx.tensor import Tensor
-from microgradx.train import (EpochRecord, History, StopTraining, cosine_schedule, engine_of, evaluate,
-                              fit)
+from microgradx.optim.lr_scheduler import cosine_schedule
+from microgradx.train import EpochRecord, History, StopTraining, engine_of, evaluate, fit
+from microgradx.viz.history import plot_history
 
 
 class PlainSGD:
@@ -312,20 +313,20 @@ def test_engine_is_detected_from_parameters():
 
 
 def test_history_serializes_to_plain_data():
-    history = History(epochs=[EpochRecord(1, 0.5, 0.75, 0.8, 0.01)])
+    history = History(epochs=[EpochRecord(1, 0.5, 0.75, 0.8, 0.01, test_loss=0.7)])
     assert history.as_dict() == {"epochs": [{"epoch": 1, "train_loss": 0.5, "train_acc": 0.75,
-                                             "test_acc": 0.8, "seconds": 0.01}], "stopped": None}
+                                             "test_acc": 0.8, "test_loss": 0.7, "seconds": 0.01}],
+                                 "stopped": None}
+    assert History.from_dict(history.as_dict()) == history
 
 
 def test_plot_history_writes_a_png(tmp_path):
-    from microgradx.train import plot_history
     history = History(epochs=[EpochRecord(1, 0.9, 0.5, 0.6, 0.1), EpochRecord(2, 0.4, 0.8, 0.7, 0.1)])
     plot_history(history, tmp_path / "c.png", title="toy")
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_plot_history_without_matplotlib_names_the_install(tmp_path, monkeypatch):
-    from microgradx.train import plot_history
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match="pip install matplotlib"):
         plot_history(History(epochs=[EpochRecord(1, 0.9, 0.5, 0.6, 0.1)]), tmp_path / "c.png")
