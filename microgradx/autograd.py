@@ -22,7 +22,10 @@ Gradient policy (PyTorch semantics):
 * leaves *accumulate* across ``backward`` calls: two calls give exactly twice
   the gradient; reset them with :func:`zero_grad`;
 * each pass starts every intermediate node from zero, so its ``.grad`` always
-  shows this pass's gradient.
+  shows this pass's gradient;
+* a Tensor's ``.grad`` is None until a pass reaches it; a Tensor leaf with
+  ``requires_grad=False`` (data, a constant) gets no gradient: its ``.grad`` is
+  left as it was.
 
 Threads: grad mode (:func:`no_grad`) is per thread, and backward passes that
 write ``.grad`` run one at a time, so concurrent passes give the serial result.

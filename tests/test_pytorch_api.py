@@ -414,3 +414,25 @@ def test_linear_takes_pytorchs_keywords():
         nn.Linear(3, 2, in_features=3)
     with pytest.raises(TypeError, match="needs nout"):
         nn.Linear(3)
+
+
+@pytest.mark.parametrize("make", [
+    lambda params: microgradx.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=0.1),
+    lambda params: microgradx.optim.AdamW(params, lr=0.1),
+], ids=["SGD with weight decay", "AdamW"])
+def test_a_frozen_layer_stays_put_while_the_rest_trains(make):
+    """Fine-tuning as in PyTorch: requires_grad_(False) on a layer keeps it fixed (even under weight decay)."""
+    model = nn.Sequential(nn.Linear(3, 4, seed=0), nn.ReLU(), nn.Linear(4, 1, seed=1))
+    for p in model[0].parameters():
+        p.requires_grad_(False)
+    frozen = [p.data.copy() for p in model[0].parameters()]
+    head = model[2].weight.data.copy()
+    opt = make(model.parameters())
+    x, y = rng.standard_normal((8, 3)), rng.standard_normal((8, 1))
+    for _ in range(3):
+        opt.zero_grad()
+        F.mse_loss(model(x), y).backward()
+        opt.step()
+    for before, p in zip(frozen, model[0].parameters()):
+        np.testing.assert_array_equal(p.data, before)
+    assert not np.array_equal(model[2].weight.data, head)
