@@ -16,6 +16,8 @@ one place).  The matrix rows live in :mod:`microgradx.tensor_ops`.
     array([4., 6.])
 
 Comparisons (``<``, ``==``, ...) return plain boolean arrays and record nothing.
+PyTorch's spellings (``requires_grad``, ``amax``, ``argmax``, ``view``,
+``float()``, ...) are a mixin, :mod:`microgradx.tensor_torch`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from . import ops, tensor_ops
 from .autograd import GRAD_MODE, backward as _backward, thread_records, is_grad_enabled
 from .node import UNTRACKED, Node, _raw
 from .ops import CONSTANT, NEG, Op, power_op
+from .tensor_torch import PyTorchNames, reduction_args as _reduction_args
 
 __all__ = ["Tensor", "tensor_op", "concatenate", "stack", "where", "maximum"]
 
@@ -128,7 +131,7 @@ def _leaf(data: np.ndarray, op: Any = "") -> "Tensor":
     return out
 
 
-class Tensor(Node):
+class Tensor(PyTorchNames, Node):
     """An n-d float array in a computational graph: ``data`` (ndarray) and ``grad``.
 
     ``Tensor(data, dtype=None, requires_grad=True)``: float64 by default
@@ -381,93 +384,6 @@ class Tensor(Node):
         """e^x / sum e^x along ``axis`` = exp(log_softmax(x))."""
         return self.log_softmax(axis).exp()
 
-    # -- PyTorch's spellings ------------------------------------------------------
-
-    def amax(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        """PyTorch's ``amax``: :meth:`max` over ``dim`` (None or (): all), ties sharing the gradient."""
-        return self.max(None if dim == () else dim, keepdim)
-
-    def amin(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        """min over ``dim`` = -max(-x);  dx = g at the minima (ties share it)."""
-        return -(-self).amax(dim, keepdim)
-
-    def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-            keepdim: bool | None = None) -> "Tensor":
-        """Min over ``axis``, the twin of :meth:`max` (the minima only, as our ``max``)."""
-        axis, keepdims = _reduction_args("min", axis, keepdims, dim, keepdim)
-        return -(-self).max(axis, keepdims)
-
-    def argmax(self, dim: int | None = None, keepdim: bool = False) -> np.ndarray:
-        """Index of the max along ``dim`` (None: into the flattened data), first on ties.
-
-        A plain int64 array, not a Tensor (an index has no gradient; comparisons
-        here return plain arrays too), so ``(t.argmax(1) == labels).mean()`` works.
-        """
-        return self._arg("argmax", np.argmax, dim, keepdim)
-
-    def argmin(self, dim: int | None = None, keepdim: bool = False) -> np.ndarray:
-        """Index of the min along ``dim`` (None: into the flattened data), first on ties."""
-        return self._arg("argmin", np.argmin, dim, keepdim)
-
-    def _arg(self, name: str, find: Any, dim: int | None, keepdim: bool) -> np.ndarray:
-        if self.data.size == 0:
-            raise ValueError(f"{name}: the Tensor of shape {self.shape} is empty")
-        if dim is None:
-            index = np.asarray(find(self.data), dtype=np.int64)
-            return index.reshape((1,) * self.ndim) if keepdim else index
-        (ax,) = tensor_ops.normalize_axis(dim, self.data.ndim, name)
-        return np.asarray(find(self.data, axis=ax, keepdims=bool(keepdim)), dtype=np.int64)
-
-    def tolist(self) -> Any:
-        """The data as nested Python lists of floats (a 0-d Tensor: one float)."""
-        return self.data.tolist()
-
-    def view(self, *shape: Any) -> "Tensor":
-        """PyTorch's ``view``: :meth:`reshape` (recorded as a reshape node; nothing is shared)."""
-        return self.reshape(*shape)
-
-    def float(self) -> "Tensor":
-        """This Tensor as float32 (itself if it already is);  the gradient is cast back."""
-        return self._cast(np.float32)
-
-    def double(self) -> "Tensor":
-        """This Tensor as float64 (itself if it already is);  the gradient is cast back."""
-        return self._cast(np.float64)
-
-    def _cast(self, dtype: Any) -> "Tensor":
-        if self.data.dtype == dtype:
-            return self
-        return self._unary(tensor_ops.astype_op(dtype))
-
-    @property
-    def requires_grad(self) -> bool:
-        """Whether backward gives this Tensor a gradient (PyTorch's flag).
-
-        A leaf: True unless made with ``requires_grad=False`` (or ``detach()``,
-        or computed under ``no_grad()``).  An op result: True if any leaf below
-        it requires grad.
-        """
-        if not self._op:
-            return type(self._op) is str  # "" a parameter; CONSTANT and UNTRACKED are markers
-        return _any_leaf_requires_grad(self)
-
-    @requires_grad.setter
-    def requires_grad(self, flag: bool) -> None:
-        self.requires_grad_(flag)
-
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        """Set :attr:`requires_grad` of this leaf in place; returns the Tensor."""
-        if self._op:
-            if requires_grad and self.requires_grad:
-                return self
-            raise RuntimeError("requires_grad_: only a leaf's flag can change, and this Tensor is "
-                               "an op result; use t.detach() for data cut from the graph")
-        self._op = "" if requires_grad else CONSTANT
-        return self
-
-    def retain_grad(self) -> None:
-        """PyTorch's ``retain_grad``: nothing to do, every node here keeps its ``.grad`` after backward."""
-
     # -- gradients --------------------------------------------------------------
 
     def backward(self, gradient: ArrayLike | None = None, *, create_graph: bool = False) -> None:
@@ -505,39 +421,6 @@ class Tensor(Node):
     def zero_grad(self) -> None:
         """Set this node's ``.grad`` back to 0."""
         self.grad = 0.0
-
-
-def _reduction_args(name: str, axis: Any, keepdims: bool, dim: Any,
-                    keepdim: bool | None) -> tuple[Any, bool]:
-    """``axis``/``keepdims``, given in our spelling or PyTorch's ``dim``/``keepdim`` (not both)."""
-    if dim is not None:
-        if axis is not None:
-            raise TypeError(f"{name}: got both axis={axis!r} and dim={dim!r}; pass one "
-                            "(dim is PyTorch's name for axis)")
-        axis = dim
-    if keepdim is not None:
-        if keepdims:
-            raise TypeError(f"{name}: got both keepdims and keepdim; pass one "
-                            "(keepdim is PyTorch's name)")
-        keepdims = keepdim
-    return axis, bool(keepdims)
-
-
-def _any_leaf_requires_grad(root: "Tensor") -> bool:
-    """True if some leaf below ``root`` is a parameter (iterative: any depth)."""
-    seen = {id(root)}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if not node._op:
-            if type(node._op) is str:
-                return True
-            continue
-        for child in node._prev:
-            if id(child) not in seen:
-                seen.add(id(child))
-                stack.append(child)
-    return False
 
 
 def _plain_index(part: Any) -> Any:
