@@ -375,14 +375,14 @@ class Tensor(PyTorchNames, Node):
         return self._unary(tensor_ops.clip_op(None if low is None else float(low),
                                      None if high is None else float(high)))
 
-    def log_softmax(self, axis: int = -1) -> "Tensor":
-        """x - log sum exp(x) along ``axis`` (numerically stable)."""
-        (ax,) = tensor_ops.normalize_axis(axis, self.data.ndim, "log_softmax")
+    def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> "Tensor":
+        """x - log sum exp(x) along ``axis`` (numerically stable; ``dim``: PyTorch's name)."""
+        (ax,) = tensor_ops.normalize_axis(axis if dim is None else dim, self.data.ndim, "log_softmax")
         return self._unary(tensor_ops.log_softmax_op(ax))
 
-    def softmax(self, axis: int = -1) -> "Tensor":
+    def softmax(self, axis: int = -1, *, dim: int | None = None) -> "Tensor":
         """e^x / sum e^x along ``axis`` = exp(log_softmax(x))."""
-        return self.log_softmax(axis).exp()
+        return self.log_softmax(axis if dim is None else dim).exp()
 
     # -- gradients --------------------------------------------------------------
 

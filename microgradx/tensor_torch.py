@@ -1,5 +1,6 @@
 """PyTorch's spellings on ``Tensor``: ``requires_grad``, ``amax``/``amin``/``min``, ``argmax``/``argmin``,
-``tolist``, ``view``, ``float()``/``double()``, ``retain_grad``, and ``dim=``/``keepdim=`` for reductions.
+``clamp``, ``pow``, ``matmul``/``mm``, ``tolist``, ``view``, ``float()``/``double()``, ``retain_grad``,
+and ``dim=``/``keepdim=`` for reductions.
 
 A mixin of :class:`~microgradx.tensor.Tensor` (no state of its own): each
 method is PyTorch's name with PyTorch's meaning, written on top of Tensor's
@@ -61,6 +62,26 @@ class PyTorchNames:
             return index.reshape((1,) * self.ndim) if keepdim else index
         (ax,) = tensor_ops.normalize_axis(dim, self.data.ndim, name)
         return np.asarray(find(self.data, axis=ax, keepdims=bool(keepdim)), dtype=np.int64)
+
+    def clamp(self, min: float | None = None, max: float | None = None) -> Any:
+        """PyTorch's ``clamp``: :meth:`clip` into [min, max];  d/dx = 1 inside, 0 outside."""
+        return self.clip(min, max)
+
+    def pow(self, exponent: Any) -> Any:
+        """x ** exponent (a number or a Tensor)."""
+        return self ** exponent
+
+    def matmul(self, other: Any) -> Any:
+        """self @ other, NumPy's (and PyTorch's) matmul rules."""
+        return self @ other
+
+    def mm(self, other: Any) -> Any:
+        """The product of two matrices (2-d only, as PyTorch's ``mm``)."""
+        other_ndim = np.ndim(getattr(other, "data", other))
+        if self.data.ndim != 2 or other_ndim != 2:
+            raise ValueError(f"mm: both operands must be matrices (2-d), got {self.data.ndim}-d and "
+                             f"{other_ndim}-d; use @ (matmul) for vectors and batches")
+        return self @ other
 
     def tolist(self) -> Any:
         """The data as nested Python lists of floats (a 0-d Tensor: one float)."""

@@ -436,3 +436,25 @@ def test_a_frozen_layer_stays_put_while_the_rest_trains(make):
     for before, p in zip(frozen, model[0].parameters()):
         np.testing.assert_array_equal(p.data, before)
     assert not np.array_equal(model[2].weight.data, head)
+
+
+@needs_torch
+def test_clamp_pow_matmul_mm_and_softmax_dim_match_torch():
+    x_np, w_np = rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
+    ours, w = Tensor(x_np), Tensor(w_np)
+    t, tw = theirs(x_np), theirs(w_np)
+    out = (ours.clamp(min=-0.5, max=0.8).pow(2).mm(w).matmul(Tensor(np.ones(2))).sum()
+           + ours.softmax(dim=0).pow(3).sum() + F.log_softmax(ours, dim=1).sum() + F.softmax(ours, 0)[0, 1])
+    want = (t.clamp(min=-0.5, max=0.8).pow(2).mm(tw).matmul(torch.ones(2, dtype=torch.float64)).sum()
+            + t.softmax(dim=0).pow(3).sum() + torch.nn.functional.log_softmax(t, dim=1).sum()
+            + torch.nn.functional.softmax(t, 0)[0, 1])
+    out.backward()
+    want.backward()
+    assert out.item() == pytest.approx(want.item(), rel=1e-12)
+    np.testing.assert_allclose(ours.grad, t.grad.numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(w.grad, tw.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_mm_takes_matrices_only():
+    with pytest.raises(ValueError, match="mm: both operands must be matrices"):
+        Tensor([1.0, 2.0]).mm(Tensor([[1.0], [2.0]]))

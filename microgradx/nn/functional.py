@@ -14,7 +14,7 @@ score with every target and average an (n, n) matrix).
 
 PyTorch's names with PyTorch's arguments: ``cross_entropy(input, target,
 reduction="mean")``, ``mse_loss(input, target, reduction="mean")`` and
-``relu(input)``; ``reduction`` is ``"mean"``, ``"sum"`` or ``"none"``
+``relu(input)``, ``softmax``/``log_softmax(input, dim)``; ``reduction`` is ``"mean"``, ``"sum"`` or ``"none"``
 (one loss per example).  Class labels may be an integer array or a Tensor
 of whole numbers (what :func:`microgradx.tensor` makes of integer labels).
 """
@@ -30,6 +30,7 @@ from ..tensor import Tensor
 from ..tensor_ops import softmax_cross_entropy_op
 
 __all__ = ["softmax_cross_entropy", "pixel_cross_entropy", "cross_entropy", "mse_loss", "relu",
+           "softmax", "log_softmax",
            "logistic_loss", "hinge_loss", "l2_penalty"]
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -166,7 +167,22 @@ def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor
 
 def relu(input: Any) -> Tensor:
     """max(x, 0) elementwise (PyTorch's ``F.relu``);  d/dx = 1 for x > 0, else 0."""
-    return (input if isinstance(input, Tensor) else Tensor(input, requires_grad=False)).relu()
+    return _as_tensor(input).relu()
+
+
+def softmax(input: Any, dim: int = -1) -> Tensor:
+    """e^x / sum e^x along ``dim`` (PyTorch's ``F.softmax``)."""
+    return _as_tensor(input).softmax(dim)
+
+
+def log_softmax(input: Any, dim: int = -1) -> Tensor:
+    """x - log sum e^x along ``dim`` (PyTorch's ``F.log_softmax``), numerically stable."""
+    return _as_tensor(input).log_softmax(dim)
+
+
+def _as_tensor(x: Any) -> Tensor:
+    """A Tensor as is; an array as data (requires_grad=False)."""
+    return x if isinstance(x, Tensor) else Tensor(x, requires_grad=False)
 
 
 @_named_epsilon
