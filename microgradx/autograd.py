@@ -22,7 +22,10 @@ Gradient policy (PyTorch semantics):
 * leaves *accumulate* across ``backward`` calls: two calls give exactly twice
   the gradient; reset them with :func:`zero_grad`;
 * each pass starts every intermediate node from zero, so its ``.grad`` always
-  shows this pass's gradient.
+  shows this pass's gradient;
+* a Tensor's ``.grad`` is None until a pass reaches it; a Tensor leaf with
+  ``requires_grad=False`` (data, a constant) gets no gradient: its ``.grad`` is
+  left as it was.
 
 Threads: grad mode (:func:`no_grad`) is per thread, and backward passes that
 write ``.grad`` run one at a time, so concurrent passes give the serial result.
@@ -40,8 +43,8 @@ import numpy as np
 from .fast_backward import first_order_backward
 
 __all__ = ["topological_order", "backward_steps", "BackwardStep", "backward", "grad",
-           "zero_grad", "no_grad", "enable_grad", "is_grad_enabled", "thread_records", "default_seed",
-           "GraphCycleError"]
+           "zero_grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "thread_records",
+           "default_seed", "GraphCycleError"]
 
 
 class GraphCycleError(ValueError):
@@ -113,6 +116,25 @@ def no_grad():
 def enable_grad():
     """Record a graph again inside a :func:`no_grad` block."""
     return _grad_mode(True)
+
+
+class set_grad_enabled:
+    """Turn recording on or off, as PyTorch's: a call sets the mode now, a ``with`` block restores it.
+
+    ``set_grad_enabled(False)`` alone switches this thread to :func:`no_grad`
+    mode until ``set_grad_enabled(True)``; ``with set_grad_enabled(is_train):``
+    applies the mode inside the block and brings back the previous one after.
+    """
+
+    def __init__(self, mode: bool) -> None:
+        self.previous = thread_records()
+        _set_thread_mode(bool(mode), self.previous)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        _set_thread_mode(self.previous, thread_records())
 
 
 def topological_order(root: Any) -> list:
@@ -256,7 +278,9 @@ def backward(root: Any, seed: Any = None, *, create_graph: bool = False) -> None
             for node, total in gradients(root, seed, create_graph=True):
                 if node._op:
                     node.grad = total
-                elif type(node.grad) is float and node.grad == 0.0:
+                elif not node.requires_grad:
+                    continue  # a Tensor leaf with requires_grad=False gets no gradient
+                elif node.grad is None or (type(node.grad) is float and node.grad == 0.0):
                     node.grad = total  # 0.0 + node would add a needless node
                 else:
                     node.grad = node.grad + total

@@ -33,14 +33,17 @@ def first_order_backward(root: Any, seed: Any) -> None:
     """``.grad`` of every node below ``root`` (leaves accumulate, intermediates start at 0)."""
     collecting = gc.isenabled()
     gc.disable()
+    held: list = []  # (leaf, its .grad) of leaves with requires_grad=False: restored after the pass
     try:
-        _, internal = _count_parents(root, reset_grads=True)
-        root.grad = seed if root._op else root.grad + seed
+        _, internal = _count_parents(root, reset_grads=True, held=held)
+        root.grad = seed if root._op or root.grad is None else root.grad + seed
         processed = _propagate(root)
     except BaseException:  # a failing rule or Ctrl-C: leave no stale counts for the next pass
         _clear_counts(root)
         raise
     finally:
+        for leaf, grad in held:
+            leaf.grad = grad
         if collecting:
             gc.enable()
     if processed != internal or root._n:
@@ -51,11 +54,15 @@ def first_order_backward(root: Any, seed: Any) -> None:
             "a node's inputs must be nodes made before it")
 
 
-def _count_parents(root: Any, reset_grads: bool = False) -> tuple[int, int]:
+def _count_parents(root: Any, reset_grads: bool = False, held: list | None = None) -> tuple[int, int]:
     """Pass 1: store in each node's ``_n`` how many parents it has.
 
     Returns how many nodes were found, and how many of them are not leaves.
-    With ``reset_grads`` every intermediate node found gets ``grad = 0``.
+    With ``reset_grads`` every intermediate node found gets ``grad = 0``, and
+    so does a leaf no pass has reached yet (a Tensor's ``grad`` is None until
+    then); a leaf with ``requires_grad=False`` (a Tensor's constant or data)
+    is put in ``held`` with its ``.grad`` and gets 0 as a sink, so the caller
+    can give it back its ``.grad`` untouched.
     """
     found = [root]
     append = found.append
@@ -72,6 +79,8 @@ def _count_parents(root: Any, reset_grads: bool = False) -> tuple[int, int]:
                 internal += 1
                 if reset_grads:
                     a.grad = 0.0
+            elif reset_grads and (a.grad is None or (type(a._op) is not str and not a.requires_grad)):
+                _prepare_leaf(a, held)
         b = node._b
         if b is None:
             continue
@@ -83,7 +92,16 @@ def _count_parents(root: Any, reset_grads: bool = False) -> tuple[int, int]:
                 internal += 1
                 if reset_grads:
                     b.grad = 0.0
+            elif reset_grads and (b.grad is None or (type(b._op) is not str and not b.requires_grad)):
+                _prepare_leaf(b, held)
     return len(found), internal
+
+
+def _prepare_leaf(leaf: Any, held: list) -> None:
+    """A leaf's ``.grad`` ready to add into: 0 if no pass reached it yet; a sink if it takes none."""
+    if not leaf.requires_grad:
+        held.append((leaf, leaf.grad))
+    leaf.grad = 0.0
 
 
 def _propagate(root: Any) -> int:

@@ -203,7 +203,8 @@ def tensor_gradcheck(f: Callable[..., Any], arrays: Sequence[Any], *, eps: float
     leaves, out = _tensor_objective(f, base)
     weights = np.ones(out.shape) if out.data.size == 1 else rng.standard_normal(out.shape)
     out.backward(weights)
-    analytic = [np.broadcast_to(np.asarray(t.grad, dtype=np.float64), t.shape) for t in leaves]
+    analytic = [np.broadcast_to(np.asarray(0.0 if t.grad is None else t.grad, dtype=np.float64), t.shape)
+                for t in leaves]  # None: the output does not depend on t
 
     def phi(point: list) -> float:
         return float(np.sum(weights * _tensor_objective(f, point)[1].data))

@@ -46,6 +46,10 @@ class Node:
 
     __slots__ = ()
 
+    #: Whether backward writes this node's ``.grad``: always for a ``Value`` (micrograd);
+    #: a ``Tensor`` leaf made with ``requires_grad=False`` answers False (a property there).
+    requires_grad = True
+
     # -- composites -------------------------------------------------------------
 
     def __sub__(self, other: Any) -> Any:

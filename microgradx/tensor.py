@@ -16,6 +16,8 @@ one place).  The matrix rows live in :mod:`microgradx.tensor_ops`.
     array([4., 6.])
 
 Comparisons (``<``, ``==``, ...) return plain boolean arrays and record nothing.
+PyTorch's spellings (``requires_grad``, ``amax``, ``argmax``, ``view``,
+``float()``, ...) are a mixin, :mod:`microgradx.tensor_torch`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from . import ops, tensor_ops
 from .autograd import GRAD_MODE, backward as _backward, thread_records, is_grad_enabled
 from .node import UNTRACKED, Node, _raw
 from .ops import CONSTANT, NEG, Op, power_op
+from .tensor_torch import PyTorchNames, reduction_args as _reduction_args
 
 __all__ = ["Tensor", "tensor_op", "concatenate", "stack", "where", "maximum"]
 
@@ -77,7 +80,7 @@ _BROADCASTING = {id(op): tensor_op(op) for op in ops.TABLE.values() if op.arity 
 def _node(data: np.ndarray, op: Op, a: "Tensor", b: "Tensor | None" = None) -> "Tensor":
     out = _new(Tensor)
     out.data = data
-    out.grad = 0.0
+    out.grad = None
     out.label = ""
     out._n = 0
     if GRAD_MODE.enabled or thread_records():
@@ -120,7 +123,7 @@ def _leaf(data: np.ndarray, op: Any = "") -> "Tensor":
     (``op=CONSTANT``: data, drawn grey)."""
     out = _new(Tensor)
     out.data = data
-    out.grad = 0.0
+    out.grad = None
     out.label = ""
     out._op = op
     out._a = out._b = None
@@ -128,12 +131,19 @@ def _leaf(data: np.ndarray, op: Any = "") -> "Tensor":
     return out
 
 
-class Tensor(Node):
+class Tensor(PyTorchNames, Node):
     """An n-d float array in a computational graph: ``data`` (ndarray) and ``grad``.
 
-    ``Tensor(data, dtype=None)``: float64 by default (float32 arrays keep
-    float32; pass ``dtype=np.float32`` to choose it).  ``grad`` is 0.0 at rest
-    and an ndarray of ``data``'s shape after ``backward``.
+    ``Tensor(data, dtype=None, requires_grad=True)``: float64 by default
+    (float32 arrays keep float32; pass ``dtype=np.float32`` to choose it).
+    ``grad`` is None until a backward pass reaches the Tensor, then an
+    ndarray of ``data``'s shape (as in PyTorch; a ``Value`` keeps micrograd's 0.0).
+
+    ``requires_grad=False`` makes a leaf that is data, not a parameter
+    (PyTorch's meaning; drawn grey like a lifted constant): backward passes
+    through the graph around it but never writes its ``.grad``.  Unlike
+    ``torch.tensor``, ``Tensor(...)`` requires grad by default (every leaf is
+    a parameter, as in micrograd); :func:`microgradx.tensor` takes PyTorch's default.
 
     ``data`` is always copied (as ``torch.tensor`` does): optimizers update
     ``.data`` in place, and that must not write into the caller's array.
@@ -143,11 +153,12 @@ class Tensor(Node):
     # NumPy defers to our reflected operators: ndarray * Tensor records a graph.
     __array_ufunc__ = None
 
-    def __init__(self, data: ArrayLike, dtype: Any = None, *, label: str = "") -> None:
+    def __init__(self, data: ArrayLike, dtype: Any = None, *, label: str = "",
+                 requires_grad: bool = True) -> None:
         self.data = _as_array(data, dtype, copy=True)
-        self.grad = 0.0
+        self.grad = None
         self.label = label
-        self._op = ""
+        self._op = "" if requires_grad else CONSTANT
         self._a = self._b = None
         self._n = 0
 
@@ -180,8 +191,8 @@ class Tensor(Node):
         return data.copy() if copy else data
 
     def detach(self) -> "Tensor":
-        """A leaf sharing this data (no copy), cut from the graph."""
-        return _leaf(self.data)
+        """A leaf sharing this data (no copy), cut from the graph; ``requires_grad=False``, as in PyTorch."""
+        return _leaf(self.data, CONSTANT)
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -278,26 +289,34 @@ class Tensor(Node):
 
     # -- matrix rows (microgradx.tensor_ops) -----------------------------------------
 
-    def sum(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        """Sum over ``axis`` (None: all);  dx = g broadcast back."""
+    def sum(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: bool | None = None) -> "Tensor":
+        """Sum over ``axis`` (None: all);  dx = g broadcast back.  (``dim``/``keepdim``: PyTorch's names.)"""
+        axis, keepdims = _reduction_args("sum", axis, keepdims, dim, keepdim)
         axes = tensor_ops.normalize_axis(axis, self.data.ndim, "sum")
         return self._unary(tensor_ops.sum_op(axes, keepdims))
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
+    def mean(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+             keepdim: bool | None = None) -> "Tensor":
         """Mean over ``axis`` = sum over ``axis`` * (1/n), n the number of averaged elements;
         dx = g / n broadcast back.  Composed, so it differentiates to any order."""
+        axis, keepdims = _reduction_args("mean", axis, keepdims, dim, keepdim)
         axes = tensor_ops.normalize_axis(axis, self.data.ndim, "mean")
         shape = self.data.shape
         n = self.data.size if axes is None else int(np.prod([shape[ax] for ax in axes]))
         # An empty mean is NaN, as in NumPy (1/0 would raise instead).
         return self.sum(axes, keepdims) * (1.0 / n if n else float("nan"))
 
-    def max(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
+    def max(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: bool | None = None) -> "Tensor":
         """Max over ``axis``;  dx = g at the maxima (ties share it).
 
         A NaN in a reduced slice makes that max NaN, and every gradient in
-        the slice NaN (no element equals a NaN maximum).
+        the slice NaN (no element equals a NaN maximum).  The maxima only,
+        also with ``dim=``: PyTorch's ``t.max(dim)`` also returns the indices,
+        here ``t.argmax(dim)`` (PyTorch's ``t.amax(dim)`` is this method).
         """
+        axis, keepdims = _reduction_args("max", axis, keepdims, dim, keepdim)
         if self.data.size == 0:
             raise ValueError(f"max: the Tensor of shape {self.shape} is empty")
         axes = tensor_ops.normalize_axis(axis, self.data.ndim, "max")
@@ -356,14 +375,14 @@ class Tensor(Node):
         return self._unary(tensor_ops.clip_op(None if low is None else float(low),
                                      None if high is None else float(high)))
 
-    def log_softmax(self, axis: int = -1) -> "Tensor":
-        """x - log sum exp(x) along ``axis`` (numerically stable)."""
-        (ax,) = tensor_ops.normalize_axis(axis, self.data.ndim, "log_softmax")
+    def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> "Tensor":
+        """x - log sum exp(x) along ``axis`` (numerically stable; ``dim``: PyTorch's name)."""
+        (ax,) = tensor_ops.normalize_axis(axis if dim is None else dim, self.data.ndim, "log_softmax")
         return self._unary(tensor_ops.log_softmax_op(ax))
 
-    def softmax(self, axis: int = -1) -> "Tensor":
+    def softmax(self, axis: int = -1, *, dim: int | None = None) -> "Tensor":
         """e^x / sum e^x along ``axis`` = exp(log_softmax(x))."""
-        return self.log_softmax(axis).exp()
+        return self.log_softmax(axis if dim is None else dim).exp()
 
     # -- gradients --------------------------------------------------------------
 
@@ -381,6 +400,10 @@ class Tensor(Node):
         """
         if self._op is UNTRACKED:
             self._check_backward()
+        if not self.requires_grad:
+            raise RuntimeError("backward: this Tensor does not require grad (no leaf below it "
+                               "does), so there is no gradient to compute; make the parameters "
+                               "with requires_grad=True")
         if gradient is None:
             if self.data.size != 1:
                 raise ValueError(

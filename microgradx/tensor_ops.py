@@ -23,7 +23,7 @@ from .ops import RELU, Op
 __all__ = [
     "unbroadcast", "normalize_axis", "MATMUL", "MATMUL_NT", "linear_op", "sum_op", "max_op", "reshape_op",
     "transpose_op", "getitem_op", "concat_op", "where_op", "MAXIMUM", "clip_op",
-    "log_softmax_op", "softmax_cross_entropy_op",
+    "log_softmax_op", "softmax_cross_entropy_op", "astype_op",
 ]
 
 Axis = "int | tuple[int, ...] | None"
@@ -225,6 +225,23 @@ def max_op(axis: tuple[int, ...] | None, keepdims: bool) -> Op:
 
     return Op("max", name=f"max{_tag(axis, keepdims)}", arity=1, forward=forward, vjp=vjp,
               doc=f"max over axis {axis}")
+
+
+@lru_cache(maxsize=8)
+def astype_op(dtype: Any) -> Op:
+    """Cast to ``dtype`` (``t.float()``, ``t.double()``): y = x, so dx = g cast back to x's dtype."""
+    dtype = np.dtype(dtype)
+
+    def forward(x):
+        return x.astype(dtype)
+
+    def vjp(g, out, x):
+        if _is_node(out):  # higher order: the cast back is a node too
+            return (_node_seed(g, out)._unary(astype_op(x.dtype)),)
+        return (np.asarray(g).astype(x.dtype),)
+
+    return Op("cast", name=f"astype[{dtype.name}]", arity=1, forward=forward, vjp=vjp,
+              doc=f"cast to {dtype.name}")
 
 
 # ---------------------------------------------------------------------------

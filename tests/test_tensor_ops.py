@@ -62,7 +62,7 @@ def test_tensor_follows_the_node_protocol():
     x = Tensor([1.0])
     y = x * x
     assert set(Tensor.__slots__) == {"data", "grad", "label", "_op", "_a", "_b", "_n"}
-    assert y._prev == (x, x) and x._prev == () and y._n == 0 and x.grad == 0.0
+    assert y._prev == (x, x) and x._prev == () and y._n == 0 and x.grad is None  # None until a backward reaches it, as in PyTorch
 
 
 def test_backward_of_non_scalar_needs_an_explicit_gradient():

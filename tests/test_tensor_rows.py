@@ -82,6 +82,7 @@ CASES = {
     ("conv.max_pool2d_op", "2x2"): (unary(conv.max_pool2d_op((2, 2), (2, 2), (0, 0))), [images]),
     ("conv.avg_pool2d_op", "padded, overlapping"): (unary(conv.avg_pool2d_op((2, 2), (1, 1), (1, 1))), [images]),
     ("conv.dropout_op", "p = 0.5"): (unary(conv.dropout_op(conv.dropout_mask((2, 1, 4, 4), 0.5, rng))), [images]),
+    ("tensor_ops.astype_op", "float64 to float64"): (unary(tensor_ops.astype_op(np.float64)), [spaced]),
 }
 
 #: One example per row, its first case: tests/test_noncontiguous.py runs each under three memory layouts.

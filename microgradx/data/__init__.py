@@ -1,6 +1,7 @@
 """Data for microgradx: generated 2-D sets, the packaged 8x8 digits, MNIST IDX files, batching.
 
-Pure NumPy; nothing here imports the rest of microgradx.
+Pure NumPy, except PyTorch's ``TensorDataset``/``DataLoader`` (``loader.py``),
+which yield Tensors; nothing here imports models or training.
 
 >>> from microgradx.data import make_xor, load_digits, iterate_minibatches
 >>> x, y = make_xor()
@@ -9,11 +10,14 @@ Pure NumPy; nothing here imports the rest of microgradx.
 """
 
 from .digits import load_digits
+from .loader import DataLoader, TensorDataset
 from .mnist import DataFormatError, load_mnist, read_idx
 from .split import DataSplit, iterate_minibatches, train_test_split
 from .synthetic import make_blobs, make_moons, make_spirals, make_xor, signed_labels
 
 __all__ = [
+    "DataLoader",
+    "TensorDataset",
     "DataSplit",
     "load_digits",
     "load_mnist",

@@ -11,6 +11,12 @@ Scores and targets must have the same shape, with one convenience: scores
 of shape (n, 1), what ``Linear(..., 1)`` returns, take targets of shape (n,).
 Nothing is broadcast silently ((n, 1) against (n,) would otherwise pair every
 score with every target and average an (n, n) matrix).
+
+PyTorch's names with PyTorch's arguments: ``cross_entropy(input, target,
+reduction="mean")``, ``mse_loss(input, target, reduction="mean")`` and
+``relu(input)``, ``softmax``/``log_softmax(input, dim)``; ``reduction`` is ``"mean"``, ``"sum"`` or ``"none"``
+(one loss per example).  Class labels may be an integer array or a Tensor
+of whole numbers (what :func:`microgradx.tensor` makes of integer labels).
 """
 
 from __future__ import annotations
@@ -23,7 +29,11 @@ from ..node import named_result
 from ..tensor import Tensor
 from ..tensor_ops import softmax_cross_entropy_op
 
-__all__ = ["softmax_cross_entropy", "pixel_cross_entropy", "mse_loss", "logistic_loss", "hinge_loss", "l2_penalty"]
+__all__ = ["softmax_cross_entropy", "pixel_cross_entropy", "cross_entropy", "mse_loss", "relu",
+           "softmax", "log_softmax",
+           "logistic_loss", "hinge_loss", "l2_penalty"]
+
+REDUCTIONS = ("mean", "sum", "none")
 
 
 _named_epsilon = named_result("ε")  # the lecture's name for a loss
@@ -41,6 +51,25 @@ def _targets(y: Any, scores: Tensor, loss: str) -> np.ndarray:
                      f"of the scores' shape (or (n,) targets for (n, 1) scores)")
 
 
+def _class_ids(labels: Any, loss: str) -> np.ndarray:
+    """Labels as an integer array: a Tensor's floats must be whole numbers (Tensors hold floats only)."""
+    if isinstance(labels, Tensor):
+        data = labels.data
+        ids = data.astype(np.int64)
+        if not np.array_equal(ids, data):
+            raise TypeError(f"{loss}: a Tensor of labels must hold whole numbers (class ids), got "
+                            f"{data!r:.80}")
+        return ids
+    return labels if type(labels) is np.ndarray else np.asarray(labels)
+
+
+def _check_reduction(reduction: str, loss: str) -> str:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{loss}: reduction must be one of {', '.join(map(repr, REDUCTIONS))}, "
+                         f"got {reduction!r}")
+    return reduction
+
+
 @_named_epsilon
 def softmax_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
     """Mean over the batch of ``-log softmax(z_n)_{y_n}``, fused (one graph node).
@@ -52,6 +81,7 @@ def softmax_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
     if not isinstance(logits, Tensor):
         logits = Tensor(logits)
     shape = logits.data.shape
+    labels = _class_ids(labels, "softmax_cross_entropy")
     if len(shape) == 1:
         return softmax_cross_entropy(logits.reshape(1, -1), np.reshape(labels, (1,)))
     if len(shape) != 2:
@@ -61,8 +91,6 @@ def softmax_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
         raise ValueError(f"softmax_cross_entropy: logits of shape {shape} are empty "
                          f"({'no examples in the batch' if n == 0 else 'no classes'}); "
                          "the mean loss needs at least one example and one class")
-    if type(labels) is not np.ndarray:
-        labels = np.asarray(labels)
     if labels.dtype.kind not in "iu":
         raise TypeError(f"softmax_cross_entropy: labels must be integer class ids, got dtype {labels.dtype}")
     if labels.shape != (n,):
@@ -93,8 +121,7 @@ def pixel_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
         raise ValueError(f"pixel_cross_entropy: logits must be (N, C, H, W), one score per class "
                          f"at each pixel; got shape {shape}")
     n, classes, h, w = shape
-    if type(labels) is not np.ndarray:
-        labels = np.asarray(labels)
+    labels = _class_ids(labels, "pixel_cross_entropy")
     if labels.dtype.kind not in "iu":
         raise TypeError(f"pixel_cross_entropy: labels must be integer class ids, got dtype {labels.dtype}; "
                         "convert a mask with mask.astype(int)")
@@ -109,11 +136,69 @@ def pixel_cross_entropy(logits: Tensor, labels: Any) -> Tensor:
 
 
 @_named_epsilon
-def mse_loss(prediction: Tensor, target: Any) -> Tensor:
-    """Mean squared error ``(1/n) sum_i (p_i - t_i)^2`` over every element;  d/dp_i = 2 (p_i - t_i) / n."""
+def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """PyTorch's ``F.cross_entropy`` for class ids: ``-log softmax(z_n)_{y_n}`` per example, reduced.
+
+    ``input`` (N, C) logits (or (C,): one example; (N, C, H, W): one example
+    per pixel) and ``target`` class ids.  ``"mean"`` is
+    :func:`softmax_cross_entropy` (one fused node), ``"sum"`` N times it,
+    ``"none"`` the N losses ``-log_softmax(z)[n, y_n]``.
+    """
+    _check_reduction(reduction, "cross_entropy")
+    if not isinstance(input, Tensor):
+        input = Tensor(input)
+    if input.ndim == 4:
+        mean = pixel_cross_entropy(input, target)
+        if reduction == "none":
+            raise ValueError("cross_entropy: reduction='none' takes (N, C) logits; for images use "
+                             "'mean' or 'sum'")
+        n, _, h, w = input.shape
+        return mean if reduction == "mean" else mean * float(n * h * w)
+    mean = softmax_cross_entropy(input, target)
+    if reduction == "mean":
+        return mean
+    rows = max(input.size // max(input.shape[-1], 1), 1)
+    if reduction == "sum":
+        return mean * float(rows)
+    ids = _class_ids(target, "cross_entropy").reshape(-1)
+    picked = input.reshape(rows, -1).log_softmax(axis=1)[np.arange(rows), ids]
+    return -(picked if input.ndim == 2 else picked.reshape(()))
+
+
+def relu(input: Any) -> Tensor:
+    """max(x, 0) elementwise (PyTorch's ``F.relu``);  d/dx = 1 for x > 0, else 0."""
+    return _as_tensor(input).relu()
+
+
+def softmax(input: Any, dim: int = -1) -> Tensor:
+    """e^x / sum e^x along ``dim`` (PyTorch's ``F.softmax``)."""
+    return _as_tensor(input).softmax(dim)
+
+
+def log_softmax(input: Any, dim: int = -1) -> Tensor:
+    """x - log sum e^x along ``dim`` (PyTorch's ``F.log_softmax``), numerically stable."""
+    return _as_tensor(input).log_softmax(dim)
+
+
+def _as_tensor(x: Any) -> Tensor:
+    """A Tensor as is; an array as data (requires_grad=False)."""
+    return x if isinstance(x, Tensor) else Tensor(x, requires_grad=False)
+
+
+@_named_epsilon
+def mse_loss(prediction: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean squared error ``(1/n) sum_i (p_i - t_i)^2`` over every element;  d/dp_i = 2 (p_i - t_i) / n.
+
+    PyTorch's argument order and ``reduction``: ``"sum"`` is ``sum_i (p_i - t_i)^2``,
+    ``"none"`` the squared errors themselves.
+    """
+    _check_reduction(reduction, "mse_loss")
     target = _targets(target, prediction, "mse_loss")
     diff = prediction - target
-    return (diff * diff).mean()
+    squares = diff * diff
+    if reduction == "none":
+        return squares
+    return squares.mean() if reduction == "mean" else squares.sum()
 
 
 @_named_epsilon

@@ -26,11 +26,13 @@ import numpy as np
 from ..tensor import Tensor, _as_array, _leaf
 from ..ops import CONSTANT, RELU, SIGMOID, TANH
 from ..tensor_ops import MATMUL_NT, linear_op
+from . import functional
 from .init import activate, check_activation, layer_plan, make_rng, sample_weights
 from .module import Module
 from .notation import notation as _notation
 
-__all__ = ["Linear", "Sequential", "TensorMLP", "ReLU", "Tanh", "Sigmoid", "Identity", "activation_module"]
+__all__ = ["Linear", "Sequential", "TensorMLP", "ReLU", "Tanh", "Sigmoid", "Identity", "activation_module",
+           "CrossEntropyLoss", "MSELoss"]
 
 
 def _as_input(x: Any, dtype: np.dtype | None = None) -> Tensor:
@@ -69,6 +71,34 @@ class Identity(Module):
         return x
 
 
+class CrossEntropyLoss(Module):
+    """PyTorch's ``nn.CrossEntropyLoss``: ``loss_fn(logits, labels)`` is
+    :func:`~microgradx.nn.functional.cross_entropy` with this ``reduction``."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        self.reduction = functional._check_reduction(reduction, "CrossEntropyLoss")
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return functional.cross_entropy(input, target, reduction=self.reduction)
+
+    def __repr__(self) -> str:
+        return f"CrossEntropyLoss(reduction={self.reduction!r})"
+
+
+class MSELoss(Module):
+    """PyTorch's ``nn.MSELoss``: ``loss_fn(prediction, target)`` is
+    :func:`~microgradx.nn.functional.mse_loss` with this ``reduction``."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        self.reduction = functional._check_reduction(reduction, "MSELoss")
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return functional.mse_loss(input, target, reduction=self.reduction)
+
+    def __repr__(self) -> str:
+        return f"MSELoss(reduction={self.reduction!r})"
+
+
 _FUSED = {"relu": RELU, "tanh": TANH, "sigmoid": SIGMOID}  # table rows a constant-input layer fuses
 _ACTIVATION_MODULES = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "linear": Identity}
 
@@ -87,18 +117,23 @@ class Linear(Module):
     the neurons of a scalar ``Layer`` draw theirs (same bounds, same order),
     so both built from the same generator state hold the same numbers
     (``init="micrograd"``: ``uniform(-1, 1)``, as the scalar networks draw
-    them with that option).  Bias starts at 0.
+    them with that option).  Bias starts at 0; ``bias=False`` leaves it out.
+    PyTorch's keywords work too: ``Linear(in_features=3, out_features=2, bias=False)``
+    (but the initial weights are He/Xavier, not PyTorch's U(-1/sqrt(nin), 1/sqrt(nin))).
     """
 
-    def __init__(self, nin: int, nout: int, *, activation: str | None = None,
+    def __init__(self, nin: int | None = None, nout: int | None = None, *, activation: str | None = None,
                  seed: int | None = None, rng: random.Random | None = None,
-                 dtype: Any = np.float64, init: str = "auto") -> None:
+                 dtype: Any = np.float64, init: str = "auto", in_features: int | None = None,
+                 out_features: int | None = None, bias: bool = True) -> None:
+        nin = _one_of(nin, in_features, "nin", "in_features")
+        nout = _one_of(nout, out_features, "nout", "out_features")
         if nin < 1 or nout < 1:
             raise ValueError(f"Linear needs nin >= 1 and nout >= 1, got {nin} and {nout}")
         self.activation = check_activation(activation or "linear")
         source = make_rng(seed, rng)
         self.weight = Tensor(sample_weights(nout, nin, self.activation, source, init), dtype=dtype)
-        self.bias = Tensor(np.zeros(nout), dtype=dtype)
+        self.bias = Tensor(np.zeros(nout), dtype=dtype) if bias else None
         self.name_nodes()
 
     def name_nodes(self, layer: int = 1, *, output: bool = False, notation: str = "lecture") -> None:
@@ -106,7 +141,8 @@ class Linear(Module):
         computes, z⁽ˡ⁾ and a⁽ˡ⁾ (ŷ for the output layer); set :attr:`caption` for drawings."""
         names = _notation(notation)
         self.weight.label = names.matrix(layer)
-        self.bias.label = names.bias(layer, 0, single=True)
+        if self.bias is not None:
+            self.bias.label = names.bias(layer, 0, single=True)
         z = names.vector("z", layer)
         self._names = ("ŷ" if output and self.activation == "linear" else z,
                        "ŷ" if output else names.vector("a", layer))
@@ -121,7 +157,7 @@ class Linear(Module):
 
     def forward(self, x: Any) -> Tensor:
         w, b = self.weight, self.bias
-        if isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype == w.data.dtype:
+        if b is not None and isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype == w.data.dtype:
             # A plain batch is a constant: one fused node, no gradient for the data.
             if x.shape[1] != w.data.shape[1]:
                 raise ValueError(f"Linear({self.nin}, {self.nout}): input of shape {x.shape} must "
@@ -133,7 +169,9 @@ class Linear(Module):
         if x.shape[-1:] != (self.nin,):
             raise ValueError(f"Linear({self.nin}, {self.nout}): input of shape {x.shape} must "
                              f"end in {self.nin} features")
-        z = (x._binary(MATMUL_NT, w) if x.ndim == 2 else x @ w.T) + b
+        z = x._binary(MATMUL_NT, w) if x.ndim == 2 else x @ w.T
+        if b is not None:
+            z = z + b
         z.label = self._names[0]
         out = activate(z, self.activation)
         if out is not z:
@@ -142,7 +180,17 @@ class Linear(Module):
 
     def __repr__(self) -> str:
         act = "" if self.activation == "linear" else f", activation={self.activation!r}"
-        return f"Linear({self.nin}, {self.nout}{act})"
+        bias = "" if self.bias is not None else ", bias=False"
+        return f"Linear({self.nin}, {self.nout}{act}{bias})"
+
+
+def _one_of(ours: int | None, torchs: int | None, name: str, torch_name: str) -> int:
+    """A size given as ours (``nin``) or PyTorch's keyword (``in_features``), exactly once."""
+    if ours is not None and torchs is not None:
+        raise TypeError(f"Linear: got both {name}={ours} and {torch_name}={torchs}; pass one")
+    if ours is None and torchs is None:
+        raise TypeError(f"Linear needs {name} (or {torch_name}, PyTorch's name), e.g. Linear(3, 2)")
+    return ours if ours is not None else torchs
 
 
 class Sequential(Module):

@@ -157,7 +157,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 g = p.grad
-                if g is None:
+                if g is None or not p.requires_grad:  # frozen (requires_grad=False): never moves
                     continue
                 state = self.state.get(p)
                 if state is None:
