@@ -10,10 +10,14 @@ measured with ``benchmarks/bench_engine.py``:
 * the chain rule fused into the second pass of the sort: a node fires as soon
   as all of its parents have sent it their share, so there is no separate
   topological order to build;
-* the ``_a``/``_b`` input slots unrolled by hand (every op has one or two inputs);
+* one- and two-input nodes (all but a few, such as concatenate's) unrolled by hand;
 * the cyclic garbage collector paused: the pass allocates numbers and small
   tuples, never cycles, yet those allocations would trigger full collections
   that walk the whole graph.
+
+Where gradients start and grow: pass 1 gives each node found its starting
+gradient (an intermediate 0, a leaf what it holds), pass 2 only adds
+(``grad = grad + contribution``).
 
 ``tests/test_backward.py`` checks on random graphs that this gives
 bit-for-bit the gradients of the reference pass.  The caller
@@ -55,34 +59,22 @@ def _count_parents(root: Any, reset_grads: bool = False) -> tuple[int, int]:
     """Pass 1: store in each node's ``_n`` how many parents it has.
 
     Returns how many nodes were found, and how many of them are not leaves.
-    With ``reset_grads`` every intermediate node found gets ``grad = 0``.
+    With ``reset_grads`` every intermediate node found gets ``grad = 0``
+    (its starting gradient; a leaf starts from what it holds).
     """
     found = [root]
     append = found.append
     internal = 1 if root._op else 0
     for node in found:  # the list grows while we walk it: a stack-free traversal
-        a = node._a
-        if a is None:
-            continue
-        seen = a._n
-        a._n = seen + 1
-        if not seen:
-            append(a)
-            if a._op:
-                internal += 1
-                if reset_grads:
-                    a.grad = 0.0
-        b = node._b
-        if b is None:
-            continue
-        seen = b._n
-        b._n = seen + 1
-        if not seen:
-            append(b)
-            if b._op:
-                internal += 1
-                if reset_grads:
-                    b.grad = 0.0
+        for child in node._prev:
+            seen = child._n
+            child._n = seen + 1
+            if not seen:
+                append(child)
+                if child._op:
+                    internal += 1
+                    if reset_grads:
+                        child.grad = 0.0
     return len(found), internal
 
 
@@ -99,18 +91,10 @@ def _propagate(root: Any) -> int:
     while ready:
         node = pop()
         processed += 1
-        op = node._op
-        a = node._a
-        b = node._b
-        if b is None:
-            (ga,) = op.vjp(node.grad, node.data, a.data)
-            a.grad = a.grad + ga
-            left = a._n - 1
-            a._n = left
-            if not left and a._op:
-                push(a)
-        else:
-            ga, gb = op.vjp(node.grad, node.data, a.data, b.data)
+        inputs = node._prev
+        if len(inputs) == 2:
+            a, b = inputs
+            ga, gb = node._op.vjp(node.grad, node.data, a.data, b.data)
             a.grad = a.grad + ga
             b.grad = b.grad + gb
             left = a._n - 1
@@ -121,6 +105,22 @@ def _propagate(root: Any) -> int:
             b._n = left
             if not left and b._op:
                 push(b)
+        elif len(inputs) == 1:
+            (a,) = inputs
+            (ga,) = node._op.vjp(node.grad, node.data, a.data)
+            a.grad = a.grad + ga
+            left = a._n - 1
+            a._n = left
+            if not left and a._op:
+                push(a)
+        else:
+            sent = node._op.vjp(node.grad, node.data, *[child.data for child in inputs])
+            for child, contribution in zip(inputs, sent):
+                child.grad = child.grad + contribution
+                left = child._n - 1
+                child._n = left
+                if not left and child._op:
+                    push(child)
     return processed
 
 
@@ -131,7 +131,7 @@ def _clear_counts(root: Any) -> None:
     while stack:
         node = stack.pop()
         node._n = 0
-        for child in (node._a, node._b):
-            if child is not None and id(child) not in seen:
+        for child in node._prev:
+            if id(child) not in seen:
                 seen.add(id(child))
                 stack.append(child)

@@ -1,8 +1,13 @@
-"""``Node``: what every graph node, scalar ``Value`` or array ``Tensor``, shares.
+"""``Node``: what every graph node, scalar ``Value`` or array ``Tensor``, is and shares.
+
+A node holds ``data`` (a number or an array), ``grad`` (d root / d node after a
+backward pass), ``_op`` (the :class:`~microgradx.ops.Op` that computed it, or a
+falsy marker for a leaf) and ``_prev`` (the op's inputs, in argument order, any
+number of them).  Every node is built by one method, :meth:`Node._make`.
 
 A subclass records the table's primitives itself (``_unary``, ``_binary``,
 ``__add__``, ``__mul__``, ``__pow__``, ``__neg__``) and says how to turn a
-plain operand into a constant node (``_coerce``).  Everything here is
+plain operand into a constant node (``_coerce``).  Everything else here is
 written once on top of that: subtraction and division (rows of the table,
 so ``a - b`` is one node as written), the composites (sqrt x = x^0.5,
 |x| = relu(x) + relu(-x)), one method per
@@ -16,7 +21,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from .autograd import is_grad_enabled
+from .grad_mode import is_grad_enabled
 from .ops import COS, DIV, EXP, LOG, RELU, SIGMOID, SIN, SUB, TANH, power_op
 
 __all__ = ["Node", "UNTRACKED", "named_result"]
@@ -42,9 +47,34 @@ def _raw(x: Any) -> Any:
 
 
 class Node:
-    """Operators and functions shared by ``Value`` and ``Tensor`` (no state of its own)."""
+    """A node of a computational graph: what ``Value`` and ``Tensor`` hold and share.
 
-    __slots__ = ()
+    "Is this a node?" is asked one way throughout the package: ``isinstance(x, Node)``.
+    """
+
+    # _n is scratch space for microgradx.fast_backward (a count per node); 0 at rest.
+    __slots__ = ("data", "grad", "label", "_op", "_prev", "_n")
+
+    @classmethod
+    def _make(cls, data: Any, op: Any = "", inputs: tuple = ()) -> Any:
+        """The one way a node is built: ``data``, computed by ``op`` from the nodes ``inputs``.
+
+        No inputs: a leaf (``op`` is ``""``, or ``CONSTANT`` for data).
+        """
+        node = object.__new__(cls)
+        node._record(data, op, inputs)
+        return node
+
+    def _record(self, data: Any, op: Any, inputs: tuple) -> None:
+        """Fill in every field of a node; an op result inside ``no_grad()`` remembers nothing."""
+        if inputs and not is_grad_enabled():
+            op, inputs = UNTRACKED, ()
+        self.data = data
+        self.grad = 0.0
+        self.label = ""
+        self._op = op
+        self._prev = inputs
+        self._n = 0
 
     # -- composites -------------------------------------------------------------
 
@@ -162,13 +192,6 @@ class Node:
                 f"enable_grad())")
 
     # -- the graph ----------------------------------------------------------------------
-
-    @property
-    def _prev(self) -> tuple:
-        """This node's inputs in argument order (micrograd's name; a tuple here, not a set)."""
-        if self._a is None:
-            return ()
-        return (self._a,) if self._b is None else (self._a, self._b)
 
     @property
     def is_leaf(self) -> bool:

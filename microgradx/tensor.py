@@ -1,8 +1,8 @@
 """``Tensor``: an n-d NumPy array as a node of the same graphs ``Value`` builds.
 
-A Tensor follows the node protocol of :mod:`microgradx.autograd` (slots
-``data, grad, label, _op, _a, _b, _n`` and ``_prev``), so the one backward
-pass serves both engines.  Elementwise ops are the rows of
+A Tensor is a :class:`~microgradx.node.Node` (``data, grad, label, _op,
+_prev``), built by the same ``Tensor._make``, so the one backward pass serves
+both engines.  Elementwise ops are the rows of
 :mod:`microgradx.ops`, forward and rule unchanged: unary rows are used as
 they are, binary rows are wrapped once so their gradients pass through
 :func:`~microgradx.tensor_ops.unbroadcast` (NumPy broadcasting, undone in
@@ -26,13 +26,12 @@ from typing import Any, Sequence, Union
 import numpy as np
 
 from . import ops, tensor_ops
-from .autograd import GRAD_MODE, backward as _backward, thread_records, is_grad_enabled
+from .autograd import backward as _backward, is_grad_enabled
 from .node import UNTRACKED, Node, _raw
 from .ops import CONSTANT, NEG, Op, power_op
 
 __all__ = ["Tensor", "tensor_op", "concatenate", "stack", "where", "maximum"]
 
-_new = object.__new__
 _FLOATS = (np.float64, np.float32)
 ArrayLike = Union["Tensor", np.ndarray, Sequence, float, int]
 
@@ -74,22 +73,6 @@ ADD, MUL, POW = (tensor_op(op) for op in (ops.ADD, ops.MUL, ops.POW))
 _BROADCASTING = {id(op): tensor_op(op) for op in ops.TABLE.values() if op.arity == 2}
 
 
-def _node(data: np.ndarray, op: Op, a: "Tensor", b: "Tensor | None" = None) -> "Tensor":
-    out = _new(Tensor)
-    out.data = data
-    out.grad = 0.0
-    out.label = ""
-    out._n = 0
-    if GRAD_MODE.enabled or thread_records():
-        out._op = op
-        out._a = a
-        out._b = b
-    else:
-        out._op = UNTRACKED
-        out._a = out._b = None
-    return out
-
-
 def _refuse_complex(data: Any) -> None:
     """Complex input is an error: casting it to float would drop the imaginary part (NumPy only warns)."""
     if isinstance(data, (np.ndarray, np.generic)) and data.dtype.kind == "c":
@@ -118,14 +101,7 @@ def _as_array(data: Any, dtype: Any, copy: bool = False) -> np.ndarray:
 def _leaf(data: np.ndarray, op: Any = "") -> "Tensor":
     """A leaf holding ``data`` itself, no copy: for arrays made here or constants nobody updates
     (``op=CONSTANT``: data, drawn grey)."""
-    out = _new(Tensor)
-    out.data = data
-    out.grad = 0.0
-    out.label = ""
-    out._op = op
-    out._a = out._b = None
-    out._n = 0
-    return out
+    return Tensor._make(data, op)
 
 
 class Tensor(Node):
@@ -139,17 +115,13 @@ class Tensor(Node):
     ``.data`` in place, and that must not write into the caller's array.
     """
 
-    __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_n")
+    __slots__ = ()
     # NumPy defers to our reflected operators: ndarray * Tensor records a graph.
     __array_ufunc__ = None
 
     def __init__(self, data: ArrayLike, dtype: Any = None, *, label: str = "") -> None:
-        self.data = _as_array(data, dtype, copy=True)
-        self.grad = 0.0
+        self._record(_as_array(data, dtype, copy=True), "", ())
         self.label = label
-        self._op = ""
-        self._a = self._b = None
-        self._n = 0
 
     # -- array facts ------------------------------------------------------------
 
@@ -191,7 +163,7 @@ class Tensor(Node):
     # -- recording ops ------------------------------------------------------------
 
     def _unary(self, op: Op) -> "Tensor":
-        return _node(op.forward(self.data), op, self)
+        return Tensor._make(op.forward(self.data), op, (self,))
 
     def _binary(self, op: Op, other: Any) -> "Tensor":
         op = _BROADCASTING.get(id(op), op)
@@ -204,7 +176,7 @@ class Tensor(Node):
         except ValueError:
             raise ValueError(f"{op.name}: shapes {self.shape} and {other.shape} do not "
                              "broadcast") from None
-        return _node(data, op, self, other)
+        return Tensor._make(data, op, (self, other))
 
     def _lift(self, x: Any) -> Any:
         """A number or array as a constant leaf of this tensor's dtype."""
@@ -262,7 +234,7 @@ class Tensor(Node):
         except ValueError as error:
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape}: batch dims do not "
                              f"broadcast ({error})") from None
-        return _node(data, tensor_ops.MATMUL, self, other)
+        return Tensor._make(data, tensor_ops.MATMUL, (self, other))
 
     def __rmatmul__(self, other: ArrayLike) -> "Tensor":
         lifted = self._lift(other)

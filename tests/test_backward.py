@@ -121,7 +121,7 @@ def test_hand_made_cycle_raises_graph_cycle_error():
     a = Value(1.0)
     b = a * 2.0
     c = b + 1.0
-    a._a, a._b, a._op = c, Value(0.0), c._op   # a now depends on c, which depends on a
+    a._prev, a._op = (c, Value(0.0)), c._op   # a now depends on c, which depends on a
     with pytest.raises(GraphCycleError, match="cycle"):
         c.backward()
 
@@ -129,7 +129,7 @@ def test_hand_made_cycle_raises_graph_cycle_error():
 def test_scratch_counts_are_zero_after_cycle_error():
     a = Value(1.0)
     b = a * 2.0
-    a._a, a._b, a._op = b, Value(0.0), b._op
+    a._prev, a._op = (b, Value(0.0)), b._op
     with pytest.raises(GraphCycleError):
         topological_order(b)
     assert a._n == 0 and b._n == 0

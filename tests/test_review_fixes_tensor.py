@@ -264,12 +264,11 @@ def test_backward_steps_equal_backward_on_a_broadcasting_tensor_graph():
 
 def test_backward_steps_pass_each_rules_gradient_through_unchanged():
     from microgradx import ops
-    from microgradx.tensor import _node
     from microgradx.autograd import backward_steps
 
     # The raw table row, not tensor_op's wrapper: its rule sends a (3,) gradient to the 0-d input.
     s, v = Tensor(2.0), Tensor([1.0, 2.0, 3.0])
-    root = _node(np.multiply(s.data, v.data), ops.MUL, s, v)
+    root = Tensor._make(np.multiply(s.data, v.data), ops.MUL, (s, v))
     (step,) = backward_steps(root)
     expected = ops.MUL.vjp(np.ones(3), root.data, s.data, v.data)
     assert all(np.array_equal(a, b) and np.shape(a) == np.shape(b) for a, b in zip(step.sent, expected))
