@@ -38,32 +38,11 @@ from . import fast_value, ops
 from .autograd import backward as _backward
 from .node import UNTRACKED, Node
 from .ops import ADD, CONSTANT, MUL, NEG, POW, power_op
+from .guards import as_float, micrograd_node
 
 __all__ = ["Value"]
 
 Number = Union[int, float]
-
-
-def _as_float(data: Any) -> float:
-    """``data`` as a Python float, or a TypeError naming what was given instead."""
-    if isinstance(data, (bool, numbers.Real)) and not isinstance(data, Value):
-        return float(data)
-    if isinstance(data, np.ndarray) and data.ndim == 0 and np.issubdtype(data.dtype, np.number) \
-            and not np.iscomplexobj(data):
-        return float(data)
-    kind = type(data).__name__
-    hint = " (use microgradx.Tensor for arrays)" if isinstance(data, (np.ndarray, list, tuple)) else ""
-    raise TypeError(f"Value needs a real number, got {kind} {data!r:.60}{hint}")
-
-
-def _micrograd_op(symbol: str, children: tuple) -> tuple:
-    """``(op, inputs)`` for micrograd's ``Value(data, children, symbol)``, or an error naming the problem."""
-    if not children:
-        raise ValueError(f"a leaf Value has no op, got _op={symbol!r} with no inputs")
-    if not all(type(child) is Value for child in children):
-        raise TypeError("a Value's inputs must be Values, got "
-                        + ", ".join(type(child).__name__ for child in children))
-    return ops.op_for_symbol(symbol, arity=len(children)), children
 
 
 class Value(Node):
@@ -76,9 +55,9 @@ class Value(Node):
     __slots__ = ()
 
     def __init__(self, data: Number, _children: tuple = (), _op: str = "", label: str = "") -> None:
-        data = data if type(data) is float else _as_float(data)
+        data = data if type(data) is float else as_float(data)
         if _children or _op:  # micrograd's Value(data, (a, b), '+'): the symbol names a table row
-            self._record(data, *_micrograd_op(_op, tuple(_children)))
+            self._record(data, *micrograd_node(Value, _op, tuple(_children)))
         else:
             self._record(data, "", ())
         self.label = label

@@ -11,7 +11,22 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-__all__ = ["no_grad", "enable_grad", "is_grad_enabled", "thread_records", "GRAD_MODE", "PASS_LOCK"]
+__all__ = ["no_grad", "enable_grad", "is_grad_enabled", "thread_records", "GRAD_MODE", "PASS_LOCK",
+           "UNTRACKED"]
+
+
+class _Untracked(str):
+    """The ``_op`` of an op result computed under ``no_grad()``.
+
+    It equals ``""`` and is falsy, so every graph algorithm sees a leaf, as
+    before; ``backward()`` recognises it (by identity) and says why there is
+    nothing to differentiate instead of silently doing nothing.
+    """
+
+    __slots__ = ()
+
+
+UNTRACKED = _Untracked("")
 
 
 class _GradMode:
