@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .node import Node
 from .ops import RELU, Op
 
 __all__ = [
@@ -70,11 +71,6 @@ def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
     return tuple(sorted(out))
 
 
-def _is_node(v: Any) -> bool:
-    """True for a graph node: ``backward(create_graph=True)`` hands rules nodes, not arrays."""
-    return hasattr(v, "_op")
-
-
 def _node_seed(g: Any, out: Any) -> Any:
     """``g`` as a node shaped like the node ``out``.
 
@@ -82,7 +78,7 @@ def _node_seed(g: Any, out: Any) -> Any:
     constant array (a rule that does not depend on its inputs); the rules on
     nodes below need a node, so such a ``g`` becomes a constant leaf.
     """
-    if _is_node(g):
+    if isinstance(g, Node):
         return g
     return out._lift(np.broadcast_to(np.asarray(g, dtype=out.dtype), out.shape))
 
@@ -93,7 +89,7 @@ def _node_seed(g: Any, out: Any) -> Any:
 
 def _matmul_vjp(g, out, a, b):
     """C = A B:  dA = G B^T,  dB = A^T G (batched: summed over broadcast batch axes)."""
-    if _is_node(out):
+    if isinstance(out, Node):
         return _matmul_vjp_nodes(_node_seed(g, out), a, b)
     if a.ndim == 2 and b.ndim == 2:
         return g @ b.T, a.T @ g
@@ -123,7 +119,7 @@ def _matmul_nt_vjp(g, out, a, w):
     """C = A W^T (a dense layer, W stored as (out, in)):  dA = G W,  dW = G^T A.
 
     Only ``@`` and ``.T``: the same products serve arrays and nodes (higher order)."""
-    if _is_node(out):
+    if isinstance(out, Node):
         g = _node_seed(g, out)
     return g @ w, g.T @ a
 
@@ -154,7 +150,7 @@ def linear_op(x: np.ndarray, activation: Op | None = None) -> Op:
         return z if activation is None else activation.forward(z)
 
     def vjp(g, out, w, b):
-        if _is_node(out):  # higher order: the same rule on nodes (out stands in for z, see above)
+        if isinstance(out, Node):  # higher order: the same rule on nodes (out stands in for z, see above)
             g = _node_seed(g, out)
         if activation is not None:
             (g,) = activation.vjp(g, out, out)
@@ -186,7 +182,7 @@ def sum_op(axis: tuple[int, ...] | None, keepdims: bool) -> Op:
         return x.sum(axis=axis, keepdims=keepdims)
 
     def vjp(g, out, x):
-        if hasattr(g, "_op"):  # higher order, g a node: the same rule with node methods
+        if isinstance(g, Node):  # higher order, g a node: the same rule with node methods
             return (_node_expand(g, axis, keepdims, x.ndim) * np.ones(x.shape, x.dtype),)
         # dtype: a Python float seed (microgradx.grad's 1.0) must not make a float32 gradient float64
         return (np.broadcast_to(_expand(np.asarray(g, x.dtype), axis, keepdims, x.ndim), x.shape),)
@@ -216,7 +212,7 @@ def max_op(axis: tuple[int, ...] | None, keepdims: bool) -> Op:
         return x.max(axis=axis, keepdims=keepdims)
 
     def vjp(g, out, x):
-        if _is_node(out):
+        if isinstance(out, Node):
             return (_max_vjp_nodes(_node_seed(g, out), out, x, axis, keepdims),)
         winners = x == _expand(out, axis, keepdims, x.ndim)
         ties = np.sum(winners, axis=axis, keepdims=True, dtype=x.dtype)  # counts in x's dtype: no promotion
@@ -277,7 +273,7 @@ def getitem_op(index: Any) -> Op:
         return x[index]
 
     def vjp(g, out, x):
-        if _is_node(out):
+        if isinstance(out, Node):
             return (_node_seed(g, out)._unary(_scatter_op(index, basic, x.shape)),)
         dx = np.zeros(x.shape, np.result_type(x, g))
         if basic:
@@ -297,7 +293,7 @@ def concat_op(axis: int) -> Op:
         return np.concatenate((a, b), axis=axis)
 
     def vjp(g, out, a, b):
-        if _is_node(out):
+        if isinstance(out, Node):
             return _split_nodes(_node_seed(g, out), axis, a.shape[axis])
         ga, gb = np.split(g, [a.shape[axis]], axis=axis)
         return ga, gb
@@ -318,7 +314,7 @@ def where_op(condition: np.ndarray) -> Op:
         return np.where(cond, a, b)
 
     def vjp(g, out, a, b):
-        if _is_node(out):
+        if isinstance(out, Node):
             return _where_vjp_nodes(_node_seed(g, out), cond, a, b)
         g = np.asarray(g, out.dtype)
         zero = np.zeros((), g.dtype)
@@ -330,7 +326,7 @@ def where_op(condition: np.ndarray) -> Op:
 
 def _maximum_vjp(g, out, a, b):
     """max(a, b): g goes to the larger input; at a tie each gets half (the subgradient midpoint)."""
-    if _is_node(out):
+    if isinstance(out, Node):
         return _maximum_vjp_nodes(_node_seed(g, out), a, b)
     g = np.asarray(g, out.dtype)
     share_a = (a > b) + np.asarray(0.5, g.dtype) * (a == b)  # in g's dtype: float32 stays float32
@@ -350,7 +346,7 @@ def clip_op(low: float | None, high: float | None) -> Op:
         return np.clip(x, low, high)
 
     def vjp(g, out, x):
-        if _is_node(out):  # d/dx is the same mask: 1 where clipping leaves x unchanged
+        if isinstance(out, Node):  # d/dx is the same mask: 1 where clipping leaves x unchanged
             return (_node_seed(g, out) * (np.clip(x.data, low, high) == x.data),)
         inside = np.ones(x.shape, bool)
         if low is not None:
@@ -380,7 +376,7 @@ def log_softmax_op(axis: int) -> Op:
         return _log_softmax(x, axis)
 
     def vjp(g, out, x):
-        if _is_node(out):  # the same formula on nodes: out.exp() is softmax(x), differentiable
+        if isinstance(out, Node):  # the same formula on nodes: out.exp() is softmax(x), differentiable
             g = _node_seed(g, out)
             return (g - out.exp() * g.sum(axis=axis, keepdims=True),)
         return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
@@ -424,7 +420,7 @@ def softmax_cross_entropy_op(labels: np.ndarray, classes: int) -> Op:
                           dtype=x.dtype)
 
     def vjp(g, out, x):
-        if _is_node(out):
+        if isinstance(out, Node):
             return (_cross_entropy_vjp_nodes(_node_seed(g, out), x, labels),)
         if not saved:
             forward(x)
@@ -491,7 +487,7 @@ def _scatter_op(index: Any, basic: bool, shape: tuple) -> Op:
         return dx
 
     def vjp(g, out, picked):
-        if _is_node(out):
+        if isinstance(out, Node):
             return (_node_seed(g, out)._unary(getitem_op(index)),)
         return (np.asarray(g)[index],)
 
