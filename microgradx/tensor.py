@@ -165,6 +165,11 @@ class Tensor(Node):
     def _unary(self, op: Op) -> "Tensor":
         return Tensor._make(op.forward(self.data), op, (self,))
 
+    @classmethod
+    def _apply(cls, op: Op, *inputs: "Tensor") -> "Tensor":
+        """One node: ``op`` evaluated on any number of Tensors (concatenate, stack, a fused layer)."""
+        return cls._make(op.forward(*[t.data for t in inputs]), op, inputs)
+
     def _binary(self, op: Op, other: Any) -> "Tensor":
         op = _BROADCASTING.get(id(op), op)
         if type(other) is not Tensor:
@@ -392,7 +397,7 @@ def _as_tensor(x: Any) -> Tensor:
 
 
 def concatenate(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis (a left fold of the binary concat op)."""
+    """Join tensors along an existing axis: one node whose inputs are the n tensors."""
     items = [_as_tensor(t) for t in tensors]
     if not items:
         raise ValueError("concatenate: needs at least one tensor")
@@ -403,14 +408,13 @@ def concatenate(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
         if t.ndim != ndim or rest(t.shape) != rest(items[0].shape):
             raise ValueError(f"concatenate: shapes {items[0].shape} and {t.shape} differ "
                              f"outside axis {ax}")
-    out = items[0]
-    for t in items[1:]:
-        out = out._binary(tensor_ops.concat_op(ax), t)
-    return out
+    if len(items) == 1:
+        return items[0]
+    return Tensor._apply(tensor_ops.concat_op(ax, len(items)), *items)
 
 
 def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
-    """Join same-shape tensors along a new axis."""
+    """Join same-shape tensors along a new axis: one node whose inputs are the n tensors."""
     items = [_as_tensor(t) for t in tensors]
     if not items:
         raise ValueError("stack: needs at least one tensor")
@@ -418,8 +422,7 @@ def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
         if t.shape != items[0].shape:
             raise ValueError(f"stack: shapes {items[0].shape} and {t.shape} differ; all must match")
     (ax,) = tensor_ops.normalize_axis(axis, items[0].ndim + 1, "stack")
-    shape = items[0].shape[:ax] + (1,) + items[0].shape[ax:]
-    return concatenate([t.reshape(shape) for t in items], axis=ax)
+    return Tensor._apply(tensor_ops.stack_op(ax, len(items)), *items)
 
 
 def _as_tensor_pair(a: ArrayLike, b: ArrayLike) -> tuple[Tensor, Tensor]:

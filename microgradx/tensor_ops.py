@@ -23,7 +23,7 @@ from .ops import RELU, Op
 
 __all__ = [
     "unbroadcast", "normalize_axis", "MATMUL", "MATMUL_NT", "linear_op", "sum_op", "max_op", "reshape_op",
-    "transpose_op", "getitem_op", "concat_op", "where_op", "MAXIMUM", "clip_op",
+    "transpose_op", "getitem_op", "concat_op", "stack_op", "where_op", "MAXIMUM", "clip_op",
     "log_softmax_op", "softmax_cross_entropy_op",
 ]
 
@@ -128,37 +128,36 @@ MATMUL_NT = Op("@T", name="matmul_nt", arity=2, forward=_matmul_nt_forward, vjp=
                doc="a @ w.T for 2-d a and w: a dense layer without a transpose node")
 
 
-def linear_op(x: np.ndarray, activation: Op | None = None) -> Op:
-    """``act(x @ W.T + b)`` for a constant 2-d batch ``x``: the first layer of a network, fused.
+@lru_cache(maxsize=8)
+def linear_op(activation: Op | None = None) -> Op:
+    """``act(x @ W.T + b)`` for a 2-d batch ``x``: a dense layer fused into one node.
 
-    The data are not graph inputs (nobody asks for d loss/d x), so the op has
-    two node inputs, W (out, in) and b (out,), and the backward skips the
-    product that d/dx would cost.  With z = x W^T + b and G_z = G act'(z):
-    dW = G_z^T x,  db = sum over the batch of G_z.  ``activation`` is a
-    unary row of the table (relu, tanh, sigmoid) or None; its own forward
-    and rule are used, the rule given ``out`` in place of z, which is exact
-    for these three (relu: z > 0 iff out > 0; tanh and sigmoid read only out).
+    Three inputs, in this order: x (batch, in), W (out, in), b (out,).  With
+    z = x W^T + b and G_z = G act'(z):  dx = G_z W,  dW = G_z^T x,  db = sum
+    over the batch of G_z.  ``activation`` is a unary row of the table (relu,
+    tanh, sigmoid) or None; its own forward and rule are used, the rule given
+    ``out`` in place of z, which is exact for these three (relu: z > 0 iff
+    out > 0; tanh and sigmoid read only out).
     """
     if activation is not None and activation.name not in ("relu", "tanh", "sigmoid"):
         raise ValueError(f"linear_op fuses relu, tanh or sigmoid, not {activation.name}")
 
-    def forward(w, b):
+    def forward(x, w, b):
         z = x @ w.T
         z += b
         if activation is RELU:  # z is a fresh buffer: clamp it in place rather than allocate another
             return np.maximum(z, 0.0, out=z)
         return z if activation is None else activation.forward(z)
 
-    def vjp(g, out, w, b):
+    def vjp(g, out, x, w, b):
         if isinstance(out, Node):  # higher order: the same rule on nodes (out stands in for z, see above)
             g = _node_seed(g, out)
         if activation is not None:
             (g,) = activation.vjp(g, out, out)
-        return g.T @ x, g.sum(axis=0)
+        return g @ w, g.T @ x, g.sum(axis=0)
 
     symbol = "linear" if activation is None else f"linear+{activation}"
-    return Op(symbol, name="linear", arity=2, forward=forward, vjp=vjp,
-              doc="act(x @ W.T + b), x constant")
+    return Op(symbol, name="linear", arity=3, forward=forward, vjp=vjp, doc="act(x @ W.T + b)")
 
 
 # ---------------------------------------------------------------------------
@@ -286,20 +285,44 @@ def getitem_op(index: Any) -> Op:
 
 
 @lru_cache(maxsize=512)
-def concat_op(axis: int) -> Op:
-    """Join two arrays along ``axis``: the gradient is split at the first input's length."""
+def concat_op(axis: int, n: int) -> Op:
+    """Join ``n`` arrays along ``axis`` (one node, ``n`` inputs): the gradient is cut back into
+    the inputs' lengths along ``axis``, each input's piece a view of ``g`` (no copy)."""
 
-    def forward(a, b):
-        return np.concatenate((a, b), axis=axis)
+    def forward(*arrays):
+        return np.concatenate(arrays, axis=axis)
 
-    def vjp(g, out, a, b):
+    def vjp(g, out, *inputs):
         if isinstance(out, Node):
-            return _split_nodes(_node_seed(g, out), axis, a.shape[axis])
-        ga, gb = np.split(g, [a.shape[axis]], axis=axis)
-        return ga, gb
+            g = _node_seed(g, out)
+        head = (slice(None),) * axis
+        pieces, start = [], 0
+        for x in inputs:
+            stop = start + x.shape[axis]
+            pieces.append(_in_dtype_of(x, g[head + (slice(start, stop),)]))
+            start = stop
+        return tuple(pieces)
 
-    return Op("concat", name=f"concat[axis={axis}]", arity=2, forward=forward, vjp=vjp,
-              doc=f"concatenate along axis {axis}")
+    return Op("concat", name=f"concat[axis={axis}]", arity=n, forward=forward, vjp=vjp,
+              doc=f"concatenate {n} arrays along axis {axis}")
+
+
+@lru_cache(maxsize=512)
+def stack_op(axis: int, n: int) -> Op:
+    """Stack ``n`` same-shape arrays along a new ``axis`` (one node): input i's gradient is
+    ``g`` at index i of that axis."""
+
+    def forward(*arrays):
+        return np.stack(arrays, axis=axis)
+
+    def vjp(g, out, *inputs):
+        if isinstance(out, Node):
+            g = _node_seed(g, out)
+        head = (slice(None),) * axis
+        return tuple(_in_dtype_of(x, g[head + (i,)]) for i, x in enumerate(inputs))
+
+    return Op("stack", name=f"stack[axis={axis}]", arity=n, forward=forward, vjp=vjp,
+              doc=f"stack {n} arrays along a new axis {axis}")
 
 
 # ---------------------------------------------------------------------------
@@ -493,12 +516,6 @@ def _scatter_op(index: Any, basic: bool, shape: tuple) -> Op:
 
     return Op("scatter", name="scatter", arity=1, forward=forward, vjp=vjp,
               doc="zeros with g added at an index (the adjoint of getitem)")
-
-
-def _split_nodes(g, axis: int, first: int):
-    """The gradient of concatenate: g cut along ``axis`` at the first input's length."""
-    head = (slice(None),) * axis
-    return g[head + (slice(0, first),)], g[head + (slice(first, None),)]
 
 
 def _where_vjp_nodes(g, cond, a, b):

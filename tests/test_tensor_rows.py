@@ -24,6 +24,10 @@ def binary(op: Op):
     return lambda a, b: a._binary(op, b)
 
 
+def nary(op: Op):
+    return lambda *inputs: Tensor._apply(op, *inputs)
+
+
 rng = np.random.default_rng(0)
 spaced = rng.permutation(np.arange(24, dtype=np.float64)).reshape(2, 3, 4) * 0.1  # no ties
 x_const = rng.standard_normal((5, 3))
@@ -34,14 +38,15 @@ ROWS = {
     "tensor_ops.MATMUL": (binary(tensor_ops.MATMUL), [rng.standard_normal((3, 4)), rng.standard_normal((4, 2))]),
     "tensor_ops.MATMUL_NT": (binary(tensor_ops.MATMUL_NT), [rng.standard_normal((3, 4)), rng.standard_normal((2, 4))]),
     "tensor_ops.MAXIMUM": (binary(tensor_ops.MAXIMUM), [spaced, spaced[::-1] + 0.05]),
-    "tensor_ops.linear_op": (binary(tensor_ops.linear_op(x_const, TANH)),
-                             [rng.standard_normal((4, 3)), rng.standard_normal(4)]),
+    "tensor_ops.linear_op": (nary(tensor_ops.linear_op(TANH)),
+                             [x_const, rng.standard_normal((4, 3)), rng.standard_normal(4)]),
     "tensor_ops.sum_op": (unary(tensor_ops.sum_op((0, 2), False)), [spaced]),
     "tensor_ops.max_op": (unary(tensor_ops.max_op((2,), False)), [spaced]),
     "tensor_ops.reshape_op": (unary(tensor_ops.reshape_op((4, 6))), [spaced]),
     "tensor_ops.transpose_op": (unary(tensor_ops.transpose_op((2, 0, 1))), [spaced]),
     "tensor_ops.getitem_op": (unary(tensor_ops.getitem_op((np.array([1, 1, 0]), slice(None), 2))), [spaced]),
-    "tensor_ops.concat_op": (binary(tensor_ops.concat_op(1)), [spaced, spaced[:, :2] + 1.0]),
+    "tensor_ops.concat_op": (nary(tensor_ops.concat_op(1, 3)), [spaced, spaced[:, :2] + 1.0, -spaced]),
+    "tensor_ops.stack_op": (nary(tensor_ops.stack_op(1, 3)), [spaced, spaced + 1.0, -spaced]),
     "tensor_ops.where_op": (binary(tensor_ops.where_op(spaced > 1.0)), [spaced, -spaced]),
     "tensor_ops.clip_op": (unary(tensor_ops.clip_op(0.42, 1.83)), [spaced]),
     "tensor_ops.log_softmax_op": (unary(tensor_ops.log_softmax_op(-1)), [spaced]),
@@ -87,7 +92,7 @@ def test_tensor_row_gradient_matches_finite_differences(name):
 def test_linear_op_relu_row_matches_finite_differences_away_from_the_kink():
     w = rng.standard_normal((4, 3))
     b = np.full(4, 0.3)
-    assert tensor_gradcheck(binary(tensor_ops.linear_op(x_const, RELU)), [w, b])
+    assert tensor_gradcheck(nary(tensor_ops.linear_op(RELU)), [x_const, w, b])
 
 
 @pytest.mark.parametrize("build", [
