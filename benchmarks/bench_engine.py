@@ -167,7 +167,9 @@ def first_order_backward(root) -> None:
     found = fired = 1
     while stack:  # pass 1: count parents, zero intermediate grads
         node = pop()
-        for child in node._prev:
+        for child in (node._a, node._b):
+            if child is None:
+                break
             seen = child._n
             child._n = seen + 1
             if not seen:
@@ -183,13 +185,29 @@ def first_order_backward(root) -> None:
         op = node._op
         if not op:
             continue
-        inputs = node._prev
-        for child, contribution in zip(inputs, op.vjp(node.grad, node.data, *[i.data for i in inputs])):
-            child.grad = child.grad + contribution
-            left = child._n - 1
-            child._n = left
+        a = node._a
+        b = node._b
+        if b is None:
+            (ga,) = op.vjp(node.grad, node.data, a.data)
+            a.grad = a.grad + ga
+            left = a._n - 1
+            a._n = left
             if not left:
-                push(child)
+                push(a)
+                fired += 1
+        else:
+            ga, gb = op.vjp(node.grad, node.data, a.data, b.data)
+            a.grad = a.grad + ga
+            b.grad = b.grad + gb
+            left = a._n - 1
+            a._n = left
+            if not left:
+                push(a)
+                fired += 1
+            left = b._n - 1
+            b._n = left
+            if not left:
+                push(b)
                 fired += 1
     if collecting:
         gc.enable()

@@ -62,11 +62,9 @@ def topological_order(root: Any) -> list:
     found = [root]
     for node in found:  # the list grows while we walk it
         for child in node._prev:
-            key = id(child)
-            if key in parents:
-                parents[key] += 1
-            else:
-                parents[key] = 1
+            count = parents.get(id(child), 0)
+            parents[id(child)] = count + 1
+            if not count:
                 found.append(child)
     order = []
     ready = [root]

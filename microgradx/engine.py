@@ -52,7 +52,23 @@ class Value(Node):
     free-form name shown in drawings.
     """
 
-    __slots__ = ()
+    # A scalar op has one or two inputs, kept in two slots rather than in a tuple: one object
+    # per node instead of two, which makes building a graph 15% faster (bench_engine.py).
+    __slots__ = ("_a", "_b")
+    _TWO_SLOTS = True  # microgradx.fast_backward reads _a and _b directly
+
+    @property
+    def _prev(self) -> tuple:
+        """The inputs, in argument order (micrograd's name; a tuple here, not a set)."""
+        if self._a is None:
+            return ()
+        return (self._a,) if self._b is None else (self._a, self._b)
+
+    @_prev.setter
+    def _prev(self, inputs: tuple) -> None:
+        if len(inputs) > 2:
+            raise ValueError(f"a Value has at most two inputs, got {len(inputs)}")
+        self._a, self._b = (*inputs, None, None)[:2]
 
     def __init__(self, data: Number, _children: tuple = (), _op: str = "", label: str = "") -> None:
         data = data if type(data) is float else as_float(data)

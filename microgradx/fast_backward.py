@@ -7,10 +7,12 @@ measured with ``benchmarks/bench_engine.py``:
 
 * Kahn's algorithm with the parent counts stored in the nodes' ``_n`` slot
   instead of a dict: no hashing, and the pass brings every count back to 0;
+  only op nodes are counted (a leaf has nothing to wait for);
 * the chain rule fused into the second pass of the sort: a node fires as soon
   as all of its parents have sent it their share, so there is no separate
   topological order to build;
-* one- and two-input nodes (all but a few, such as concatenate's) unrolled by hand;
+* a ``Value``'s two input slots ``_a``/``_b`` read directly and unrolled by hand
+  (a Tensor's ``_prev`` tuple: one- and two-input nodes unrolled);
 * the cyclic garbage collector paused: the pass allocates numbers and small
   tuples, never cycles, yet those allocations would trigger full collections
   that walk the whole graph.
@@ -38,9 +40,10 @@ def first_order_backward(root: Any, seed: Any) -> None:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        _, internal = _count_parents(root, reset_grads=True)
+        two_slots = root._TWO_SLOTS
+        internal = (_count_parents_two_slots if two_slots else _count_parents)(root, reset_grads=True)
         root.grad = seed if root._op else root.grad + seed
-        processed = _propagate(root)
+        processed = (_propagate_two_slots if two_slots else _propagate)(root)
     except BaseException:  # a failing rule or Ctrl-C: leave no stale counts for the next pass
         _clear_counts(root)
         raise
@@ -55,27 +58,30 @@ def first_order_backward(root: Any, seed: Any) -> None:
             "a node's inputs must be nodes made before it")
 
 
-def _count_parents(root: Any, reset_grads: bool = False) -> tuple[int, int]:
-    """Pass 1: store in each node's ``_n`` how many parents it has.
+def _count_parents(root: Any, reset_grads: bool = False) -> int:
+    """Pass 1: store in each op node's ``_n`` how many parents it has.
 
-    Returns how many nodes were found, and how many of them are not leaves.
-    With ``reset_grads`` every intermediate node found gets ``grad = 0``
-    (its starting gradient; a leaf starts from what it holds).
+    Only op nodes are counted and walked: a leaf has no rule to wait for and
+    no inputs, so the pass never touches it (leaves are most of a network's
+    edges: weights, biases, data).  Returns how many op nodes were found
+    (the caller compares it with how many fired: fewer means a cycle).  With
+    ``reset_grads`` every intermediate node found gets ``grad = 0`` (its
+    starting gradient; a leaf starts from what it holds).
     """
+    if not root._op:
+        return 0
     found = [root]
     append = found.append
-    internal = 1 if root._op else 0
     for node in found:  # the list grows while we walk it: a stack-free traversal
         for child in node._prev:
-            seen = child._n
-            child._n = seen + 1
-            if not seen:
-                append(child)
-                if child._op:
-                    internal += 1
+            if child._op:
+                seen = child._n
+                child._n = seen + 1
+                if not seen:
+                    append(child)
                     if reset_grads:
                         child.grad = 0.0
-    return len(found), internal
+    return len(found)
 
 
 def _propagate(root: Any) -> int:
@@ -83,7 +89,7 @@ def _propagate(root: Any) -> int:
 
     A node is taken only once all of its parents have sent it their share, so
     its ``.grad`` is complete when its own rule fires.  Rules see ``.data``.
-    Leaves have no rule to fire, so they are counted down but never queued.
+    Leaves receive their share and are done (they were never counted).
     """
     processed = 0
     ready = [root] if root._op else []
@@ -97,30 +103,97 @@ def _propagate(root: Any) -> int:
             ga, gb = node._op.vjp(node.grad, node.data, a.data, b.data)
             a.grad = a.grad + ga
             b.grad = b.grad + gb
-            left = a._n - 1
-            a._n = left
-            if not left and a._op:
-                push(a)
-            left = b._n - 1
-            b._n = left
-            if not left and b._op:
-                push(b)
+            if a._op:
+                left = a._n - 1
+                a._n = left
+                if not left:
+                    push(a)
+            if b._op:
+                left = b._n - 1
+                b._n = left
+                if not left:
+                    push(b)
         elif len(inputs) == 1:
             (a,) = inputs
             (ga,) = node._op.vjp(node.grad, node.data, a.data)
             a.grad = a.grad + ga
-            left = a._n - 1
-            a._n = left
-            if not left and a._op:
-                push(a)
+            if a._op:
+                left = a._n - 1
+                a._n = left
+                if not left:
+                    push(a)
         else:
             sent = node._op.vjp(node.grad, node.data, *[child.data for child in inputs])
             for child, contribution in zip(inputs, sent):
                 child.grad = child.grad + contribution
-                left = child._n - 1
-                child._n = left
-                if not left and child._op:
-                    push(child)
+                if child._op:
+                    left = child._n - 1
+                    child._n = left
+                    if not left:
+                        push(child)
+    return processed
+
+
+def _count_parents_two_slots(root: Any, reset_grads: bool = False) -> int:
+    """:func:`_count_parents` for nodes that keep their inputs in ``_a`` and ``_b`` (``Value``)."""
+    if not root._op:
+        return 0
+    found = [root]
+    append = found.append
+    for node in found:
+        a = node._a
+        if a is None:
+            continue
+        if a._op:
+            seen = a._n
+            a._n = seen + 1
+            if not seen:
+                append(a)
+                if reset_grads:
+                    a.grad = 0.0
+        b = node._b
+        if b is not None and b._op:
+            seen = b._n
+            b._n = seen + 1
+            if not seen:
+                append(b)
+                if reset_grads:
+                    b.grad = 0.0
+    return len(found)
+
+
+def _propagate_two_slots(root: Any) -> int:
+    """:func:`_propagate` for nodes that keep their inputs in ``_a`` and ``_b`` (``Value``)."""
+    processed = 0
+    ready = [root] if root._op else []
+    pop, push = ready.pop, ready.append
+    while ready:
+        node = pop()
+        processed += 1
+        a = node._a
+        b = node._b
+        if b is None:
+            (ga,) = node._op.vjp(node.grad, node.data, a.data)
+            a.grad = a.grad + ga
+            if a._op:
+                left = a._n - 1
+                a._n = left
+                if not left:
+                    push(a)
+        else:
+            ga, gb = node._op.vjp(node.grad, node.data, a.data, b.data)
+            a.grad = a.grad + ga
+            b.grad = b.grad + gb
+            if a._op:
+                left = a._n - 1
+                a._n = left
+                if not left:
+                    push(a)
+            if b._op:
+                left = b._n - 1
+                b._n = left
+                if not left:
+                    push(b)
     return processed
 
 

@@ -4,7 +4,8 @@ Read :mod:`microgradx.engine` to learn how a ``Value`` records an op: each
 operator evaluates one row of the table and calls ``Value._make``.  Building
 the node is most of the cost of a graph, and in CPython every call costs, so
 :func:`install` replaces the hottest methods (``+``, ``*``, the unary rows,
-``_binary`` for ``-``, ``/`` and ``**``, lifting a number to a constant) by
+``_binary`` for ``-``, ``/`` and ``**``, lifting a number to a constant, a
+new leaf) by
 equivalent ones that set the node's fields in place, with no call to
 ``_make``, ``_record`` or ``is_grad_enabled``.  ``benchmarks/bench_engine.py``
 measures both (``--readable``); ``tests/test_fast_value.py`` checks on random
@@ -20,6 +21,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from .grad_mode import GRAD_MODE, thread_records
+from .guards import as_float
 from .node import UNTRACKED
 from .ops import ADD, CONSTANT, MUL
 
@@ -43,9 +45,22 @@ def install(Value: type) -> None:
         node.grad = 0.0
         node.label = ""
         node._op = CONSTANT
-        node._prev = ()
+        node._a = node._b = None
         node._n = 0
         return node
+
+    readable_init = Value.__dict__["__init__"]
+
+    def __init__(self: Any, data: Any, _children: tuple = (), _op: str = "", label: str = "") -> None:
+        if _children or _op:  # micrograd's Value(data, children, op): checked the readable way
+            readable_init(self, data, _children, _op, label)
+            return
+        self.data = data if type(data) is float else as_float(data)
+        self.grad = 0.0
+        self.label = label
+        self._op = ""
+        self._a = self._b = None
+        self._n = 0
 
     def _coerce(self: Any, other: Any) -> Any:
         return other if type(other) is Value else lift(other)
@@ -58,10 +73,11 @@ def install(Value: type) -> None:
         out._n = 0
         if GRAD_MODE.enabled or thread_records():
             out._op = op
-            out._prev = (self,)
+            out._a = self
+            out._b = None
         else:
             out._op = UNTRACKED
-            out._prev = ()
+            out._a = out._b = None
         return out
 
     def _binary(self: Any, op: Any, other: Any) -> Any:
@@ -72,10 +88,11 @@ def install(Value: type) -> None:
         out._n = 0
         if GRAD_MODE.enabled or thread_records():
             out._op = op
-            out._prev = (self, other)
+            out._a = self
+            out._b = other
         else:
             out._op = UNTRACKED
-            out._prev = ()
+            out._a = out._b = None
         return out
 
     def __add__(self: Any, other: Any) -> Any:
@@ -90,10 +107,11 @@ def install(Value: type) -> None:
         out._n = 0
         if GRAD_MODE.enabled or thread_records():
             out._op = ADD
-            out._prev = (self, other)
+            out._a = self
+            out._b = other
         else:
             out._op = UNTRACKED
-            out._prev = ()
+            out._a = out._b = None
         return out
 
     def __mul__(self: Any, other: Any) -> Any:
@@ -108,13 +126,14 @@ def install(Value: type) -> None:
         out._n = 0
         if GRAD_MODE.enabled or thread_records():
             out._op = MUL
-            out._prev = (self, other)
+            out._a = self
+            out._b = other
         else:
             out._op = UNTRACKED
-            out._prev = ()
+            out._a = out._b = None
         return out
 
-    fast = {"_coerce": _coerce, "_unary": _unary, "_binary": _binary,
+    fast = {"__init__": __init__, "_coerce": _coerce, "_unary": _unary, "_binary": _binary,
             "__add__": __add__, "__mul__": __mul__}
     for name, method in fast.items():
         _READABLE[name] = Value.__dict__[name]

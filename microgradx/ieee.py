@@ -172,3 +172,17 @@ def power(a: Any, b: Any) -> Any:
     if _is_data(a) and _is_data(b):
         return array_pow(a, b)
     return a ** b
+
+
+def array_power_const(x: Any, p: float) -> Any:
+    """``x ** p`` for arrays and a constant ``p``; ``p = 0.5`` is sqrt, spelled out (pow's special
+    cases at -0 and -inf differ by platform)."""
+    if p == 0.5:
+        with np.errstate(invalid="ignore"):
+            return np.sqrt(x)
+    return array_pow(x, p)
+
+
+def scalar_power_const(x: float, p: float) -> float:
+    """``x ** p`` for a float and a constant ``p``, as :func:`array_power_const` computes it."""
+    return scalar_sqrt(x) if p == 0.5 else scalar_pow(x, p)

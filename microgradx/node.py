@@ -42,8 +42,10 @@ class Node(NodeGuards):
     "Is this a node?" is asked one way throughout the package: ``isinstance(x, Node)``.
     """
 
+    # Each engine stores the inputs, _prev, its own way (Tensor: a tuple; Value: two slots).
     # _n is scratch space for microgradx.fast_backward (a count per node); 0 at rest.
-    __slots__ = ("data", "grad", "label", "_op", "_prev", "_n")
+    __slots__ = ("data", "grad", "label", "_op", "_n")
+    _TWO_SLOTS = False
 
     @classmethod
     def _make(cls, data: Any, op: Any = "", inputs: tuple = ()) -> Any:

@@ -32,16 +32,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .ieee import (array_div, array_exp, array_log, array_pow, array_sigmoid, cos, data_of, divide,
-                   exp, log, power, scalar_cos, scalar_divide, scalar_exp, scalar_log, scalar_pow,
-                   scalar_relu, scalar_sigmoid, scalar_sin, scalar_sqrt, sin)
+from .ieee import (array_div, array_exp, array_log, array_pow, array_power_const, array_sigmoid, cos,
+                   data_of, divide, exp, log, power, scalar_cos, scalar_divide, scalar_exp, scalar_log,
+                   scalar_pow, scalar_power_const, scalar_relu, scalar_sigmoid, scalar_sin, sin)
 from .ops_display import CAPTIONS, Display, power_display
 
-__all__ = [
-    "Op", "Display", "TABLE", "power_op", "CONSTANT",
-    "ADD", "SUB", "MUL", "DIV", "POW", "NEG", "EXP", "LOG", "TANH", "SIGMOID", "RELU", "SIN", "COS",
-    "log", "exp", "power", "divide", "sin", "cos",
-]
+__all__ = ["Op", "Display", "TABLE", "power_op", "CONSTANT", "ADD", "SUB", "MUL", "DIV", "POW", "NEG", "EXP",
+           "LOG", "TANH", "SIGMOID", "RELU", "SIN", "COS", "log", "exp", "power", "divide", "sin", "cos"]
 
 Rule = Callable[..., tuple]
 
@@ -218,31 +215,16 @@ def power_op(exponent: float) -> Op:
 def _power_op(p: float) -> Op:
     shown = int(p) if p.is_integer() else p
 
-    def forward(x):
-        if p == 0.5:  # sqrt, spelled out: pow's special cases at -0 and -inf differ by platform
-            with np.errstate(invalid="ignore"):
-                return np.sqrt(x)
-        return array_pow(x, p)
-
-    def scalar_forward(x):
-        return scalar_sqrt(x) if p == 0.5 else scalar_pow(x, p)
-
-    if p == 0.0:
-        def vjp(g, out, x):
-            # 0 * x^-1 would be 0 * inf = nan at x = 0; x^0 = 1 is constant everywhere.
-            # out (= 1) keeps the zero shaped like x and recording a graph under create_graph.
-            return (g * 0.0 * out,)
-    else:
-        def vjp(g, out, x):
-            return (g * p * power(x, p - 1),)
+    def vjp(g, out, x):
+        # x^0 = 1 is constant: 0 * x^-1 would be nan at x = 0; out (= 1) shapes the zero like x.
+        return (g * 0.0 * out,) if p == 0.0 else (g * p * power(x, p - 1),)
 
     vjp.__doc__ = f"d(x^{shown})/dx = {shown} x^{shown}-1" if p else "d(x^0)/dx = 0"
-    display = power_display(shown)
     smooth = p.is_integer() and p >= 0  # integer powers are smooth for negative x too
-    domain = ((-3.0, 3.0),) if smooth else ((0.2, 3.0),)
-    return Op(f"**{shown}", name=f"pow{shown}", arity=1, forward=forward,
-              scalar_forward=scalar_forward, vjp=vjp, domain=domain, doc=f"x ** {shown}",
-              elementwise=True, display=display)
+    return Op(f"**{shown}", name=f"pow{shown}", arity=1, forward=lambda x: array_power_const(x, p),
+              scalar_forward=lambda x: scalar_power_const(x, p), vjp=vjp, doc=f"x ** {shown}",
+              domain=((-3.0, 3.0),) if smooth else ((0.2, 3.0),), elementwise=True,
+              display=power_display(shown))
 
 
 #: Every primitive, by name; tests, docs and drawings loop over this.

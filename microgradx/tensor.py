@@ -115,7 +115,7 @@ class Tensor(Node):
     ``.data`` in place, and that must not write into the caller's array.
     """
 
-    __slots__ = ()
+    __slots__ = ("_prev",)  # the inputs: a tuple, as many as the op takes
     # NumPy defers to our reflected operators: ndarray * Tensor records a graph.
     __array_ufunc__ = None
 

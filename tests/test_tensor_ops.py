@@ -58,7 +58,7 @@ def test_comparisons_return_plain_bool_arrays():
 def test_tensor_follows_the_node_protocol():
     x = Tensor([1.0])
     y = x * x
-    assert isinstance(x, Node) and Tensor.__slots__ == ()  # a Tensor holds exactly a Node's fields
+    assert isinstance(x, Node) and Tensor.__slots__ == ("_prev",)  # a Node's fields and its inputs
     assert y._prev == (x, x) and x._prev == () and y._n == 0 and x.grad == 0.0
 
 
