@@ -44,6 +44,9 @@ WIDTH = 10_000
 # Graph builders: written once against the shared micrograd/microgradx API.
 # ---------------------------------------------------------------------------
 
+_KEPT: list = []
+
+
 def value_class(engine: str):
     if engine == "micrograd":
         from micrograd.engine import Value
@@ -51,7 +54,8 @@ def value_class(engine: str):
         from microgradx import Value
         if engine == "readable":  # the reading path's node building (microgradx.engine as written)
             from microgradx import fast_value
-            fast_value.readable().__enter__()
+            _KEPT.append(fast_value.readable())  # kept: a dropped context manager would exit
+            _KEPT[-1].__enter__()
     return Value
 
 
