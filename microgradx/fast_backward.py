@@ -12,14 +12,15 @@ measured with ``benchmarks/bench_engine.py``:
   as all of its parents have sent it their share, so there is no separate
   topological order to build;
 * a ``Value``'s two input slots ``_a``/``_b`` read directly and unrolled by hand
-  (a Tensor's ``_prev`` tuple: one- and two-input nodes unrolled);
+  (:func:`_count_parents_two_slots`, :func:`_propagate_two_slots`); a Tensor's
+  ``_prev`` tuple takes the plain loops, where arrays dominate the cost;
 * the cyclic garbage collector paused: the pass allocates numbers and small
   tuples, never cycles, yet those allocations would trigger full collections
   that walk the whole graph.
 
-Where gradients start and grow: pass 1 gives each node found its starting
-gradient (an intermediate 0, a leaf what it holds), pass 2 only adds
-(``grad = grad + contribution``).
+Where gradients start and grow: pass 1 sets each intermediate node's gradient
+to 0 (a leaf starts from what it holds); pass 2 only adds, for Tensors in one
+function, :func:`_accumulate`.
 
 ``tests/test_backward.py`` checks on random graphs that this gives
 bit-for-bit the gradients of the reference pass.  The caller
@@ -89,7 +90,9 @@ def _propagate(root: Any) -> int:
 
     A node is taken only once all of its parents have sent it their share, so
     its ``.grad`` is complete when its own rule fires.  Rules see ``.data``.
-    Leaves receive their share and are done (they were never counted).
+    Leaves receive their share and are done (they were never counted).  For
+    nodes with a ``_prev`` tuple (``Tensor``): arrays dominate the cost, so
+    one loop serves every number of inputs.
     """
     processed = 0
     ready = [root] if root._op else []
@@ -98,40 +101,21 @@ def _propagate(root: Any) -> int:
         node = pop()
         processed += 1
         inputs = node._prev
-        if len(inputs) == 2:
-            a, b = inputs
-            ga, gb = node._op.vjp(node.grad, node.data, a.data, b.data)
-            a.grad = a.grad + ga
-            b.grad = b.grad + gb
-            if a._op:
-                left = a._n - 1
-                a._n = left
+        sent = node._op.vjp(node.grad, node.data, *[child.data for child in inputs])
+        for child, contribution in zip(inputs, sent):
+            _accumulate(child, contribution)
+            if child._op:
+                left = child._n - 1
+                child._n = left
                 if not left:
-                    push(a)
-            if b._op:
-                left = b._n - 1
-                b._n = left
-                if not left:
-                    push(b)
-        elif len(inputs) == 1:
-            (a,) = inputs
-            (ga,) = node._op.vjp(node.grad, node.data, a.data)
-            a.grad = a.grad + ga
-            if a._op:
-                left = a._n - 1
-                a._n = left
-                if not left:
-                    push(a)
-        else:
-            sent = node._op.vjp(node.grad, node.data, *[child.data for child in inputs])
-            for child, contribution in zip(inputs, sent):
-                child.grad = child.grad + contribution
-                if child._op:
-                    left = child._n - 1
-                    child._n = left
-                    if not left:
-                        push(child)
+                    push(child)
     return processed
+
+
+def _accumulate(node: Any, contribution: Any) -> None:
+    """The one place a Tensor's gradient grows in this pass (an intermediate was set to 0 by
+    pass 1; a leaf adds to what it holds)."""
+    node.grad = node.grad + contribution
 
 
 def _count_parents_two_slots(root: Any, reset_grads: bool = False) -> int:

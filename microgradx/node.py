@@ -29,8 +29,6 @@ from .ops import COS, DIV, EXP, LOG, RELU, SIGMOID, SIN, SUB, TANH, power_op
 __all__ = ["Node", "UNTRACKED", "named_result"]
 
 
-
-
 def _raw(x: Any) -> Any:
     """The plain data of a node, or the operand itself."""
     return x.data if isinstance(x, Node) else x
