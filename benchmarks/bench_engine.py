@@ -2,6 +2,8 @@
 
     python benchmarks/bench_engine.py           # full run (~2-3 minutes on 2 cores)
     python benchmarks/bench_engine.py --quick   # smaller graphs, one repetition
+    python benchmarks/bench_engine.py --quick --readable   # also engine "readable": microgradx
+                                                # building nodes as engine.py reads (no fast_value)
 
 Graph shapes (N is the size parameter; the table prints the exact node count,
 leaves included, and every time is per node of that count):
@@ -42,11 +44,18 @@ WIDTH = 10_000
 # Graph builders: written once against the shared micrograd/microgradx API.
 # ---------------------------------------------------------------------------
 
+_KEPT: list = []
+
+
 def value_class(engine: str):
     if engine == "micrograd":
         from micrograd.engine import Value
     else:
         from microgradx import Value
+        if engine == "readable":  # the reading path's node building (microgradx.engine as written)
+            from microgradx import fast_value
+            _KEPT.append(fast_value.readable())  # kept: a dropped context manager would exit
+            _KEPT[-1].__enter__()
     return Value
 
 
@@ -285,6 +294,8 @@ def fmt_n(n: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller graphs, one repetition")
+    parser.add_argument("--readable", action="store_true",
+                        help="also time microgradx building nodes the reading path's way (no fast_value)")
     parser.add_argument("--cell", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.cell:
@@ -302,6 +313,8 @@ def main() -> None:
     print(f"load average at start: {os.getloadavg()[0]:.1f} (ratios are only fair on an idle machine)")
     print("ns per node (node counts include leaves; wide has ~4 nodes per input)\n")
     configs = [("micrograd", True), ("micrograd", False), ("microgradx", True), ("microgradx", False)]
+    if args.readable:
+        configs.append(("readable", True))
     header = f"{'shape':<6} {'N':>5} {'nodes':>8}  {'engine':<11} {'GC':<4} {'build':>8} {'backward':>9} {'total':>8}"
     print(header)
     print("-" * len(header))
@@ -309,7 +322,7 @@ def main() -> None:
     for shape in SHAPES:
         for n in sizes + [big]:
             for engine, gc_on in configs:
-                if n == big and engine == "micrograd":
+                if n == big and engine != "microgradx":
                     continue
                 r = in_subprocess(kind="speed", engine=engine, shape=shape, n=n, gc_on=gc_on,
                                   reps=1 if n == big else reps)

@@ -27,20 +27,21 @@ Gradient policy (PyTorch semantics):
   ``requires_grad=False`` (data, a constant) gets no gradient: its ``.grad`` is
   left as it was.
 
-Threads: grad mode (:func:`no_grad`) is per thread, and backward passes that
-write ``.grad`` run one at a time, so concurrent passes give the serial result.
+Grad mode (:func:`no_grad`) lives in :mod:`microgradx.grad_mode`; backward
+passes that write ``.grad`` run one at a time, so concurrent passes give the
+serial result.
 """
 
 from __future__ import annotations
 
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from .fast_backward import first_order_backward
+from .grad_mode import (GRAD_MODE, PASS_LOCK, _grad_mode, enable_grad, is_grad_enabled,  # noqa: F401
+                        no_grad, set_grad_enabled, thread_records)
 
 __all__ = ["topological_order", "backward_steps", "BackwardStep", "backward", "grad",
            "zero_grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "thread_records",
@@ -49,92 +50,6 @@ __all__ = ["topological_order", "backward_steps", "BackwardStep", "backward", "g
 
 class GraphCycleError(ValueError):
     """The graph reachable from a root is not acyclic (someone edited ``_prev``)."""
-
-
-class _GradMode:
-    """Whether new ops record a graph, read by every op: ``GRAD_MODE.enabled or thread_records()``.
-
-    Grad mode is per thread, but reading a ``threading.local`` costs about 90 ns,
-    a third of a scalar node.  So the flag every op reads first, ``enabled``, is
-    True while no thread at all is inside :func:`no_grad` (training, almost
-    always); only while some thread is does an op ask :func:`thread_records`.
-    """
-
-    __slots__ = ("enabled", "paused")
-
-    def __init__(self) -> None:
-        self.enabled = True   # no thread is inside no_grad()
-        self.paused = 0       # how many threads are
-
-
-GRAD_MODE = _GradMode()
-_THREAD = threading.local()   # this thread's own flag (absent: recording)
-_MODE_LOCK = threading.Lock()
-
-# Passes that write .grad hold this lock: two threads adding into one shared
-# weight would otherwise lose contributions (``a.grad = a.grad + g`` is not atomic).
-PASS_LOCK = threading.RLock()
-
-
-def thread_records() -> bool:
-    """Whether this thread records a graph (the slow half of the ops' check)."""
-    return getattr(_THREAD, "enabled", True)
-
-
-def is_grad_enabled() -> bool:
-    """True unless inside :func:`no_grad` (in this thread)."""
-    return GRAD_MODE.enabled or thread_records()
-
-
-@contextmanager
-def _grad_mode(enabled: bool) -> Iterator[None]:
-    previous = thread_records()
-    _set_thread_mode(enabled, previous)
-    try:
-        yield
-    finally:
-        _set_thread_mode(previous, enabled)
-
-
-def _set_thread_mode(enabled: bool, current: bool) -> None:
-    _THREAD.enabled = enabled
-    if enabled == current:
-        return
-    with _MODE_LOCK:
-        GRAD_MODE.paused += -1 if enabled else 1
-        GRAD_MODE.enabled = GRAD_MODE.paused == 0
-
-
-def no_grad():
-    """Inside this block ops compute values but record no graph (cheaper; for evaluation).
-
-    Per thread, as in PyTorch: another thread keeps recording while this one evaluates.
-    """
-    return _grad_mode(False)
-
-
-def enable_grad():
-    """Record a graph again inside a :func:`no_grad` block."""
-    return _grad_mode(True)
-
-
-class set_grad_enabled:
-    """Turn recording on or off, as PyTorch's: a call sets the mode now, a ``with`` block restores it.
-
-    ``set_grad_enabled(False)`` alone switches this thread to :func:`no_grad`
-    mode until ``set_grad_enabled(True)``; ``with set_grad_enabled(is_train):``
-    applies the mode inside the block and brings back the previous one after.
-    """
-
-    def __init__(self, mode: bool) -> None:
-        self.previous = thread_records()
-        _set_thread_mode(bool(mode), self.previous)
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        _set_thread_mode(self.previous, thread_records())
 
 
 def topological_order(root: Any) -> list:
@@ -150,11 +65,9 @@ def topological_order(root: Any) -> list:
     found = [root]
     for node in found:  # the list grows while we walk it
         for child in node._prev:
-            key = id(child)
-            if key in parents:
-                parents[key] += 1
-            else:
-                parents[key] = 1
+            count = parents.get(id(child), 0)
+            parents[id(child)] = count + 1
+            if not count:
                 found.append(child)
     order = []
     ready = [root]
@@ -276,14 +189,19 @@ def backward(root: Any, seed: Any = None, *, create_graph: bool = False) -> None
             return
         with _grad_mode(True):
             for node, total in gradients(root, seed, create_graph=True):
-                if node._op:
-                    node.grad = total
-                elif not node.requires_grad:
-                    continue  # a Tensor leaf with requires_grad=False gets no gradient
-                elif node.grad is None or (type(node.grad) is float and node.grad == 0.0):
-                    node.grad = total  # 0.0 + node would add a needless node
-                else:
-                    node.grad = node.grad + total
+                _accumulate(node, total)
+
+
+def _accumulate(node: Any, total: Any) -> None:
+    """Store this pass's gradient: an intermediate shows it, a leaf adds it to what it holds."""
+    if node._op:
+        node.grad = total
+    elif not node.requires_grad:
+        return  # a Tensor leaf with requires_grad=False gets no gradient
+    elif node.grad is None or (type(node.grad) is float and node.grad == 0.0):
+        node.grad = total  # 0.0 + node would add a needless node
+    else:
+        node.grad = node.grad + total
 
 
 def grad(output: Any, inputs: Sequence[Any], seed: Any = None, *,

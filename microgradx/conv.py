@@ -45,6 +45,7 @@ from .conv_kernels import (Pair, _check_conv, _output_shape, _pair, _patches, _p
                            _weight_matrix, avg_pool2d_backward, avg_pool2d_forward,
                            conv2d_backward, conv2d_forward, conv_output_size, dropout_mask,
                            max_pool2d_backward, max_pool2d_forward)
+from .node import Node
 from .ops import CONSTANT, Op
 from .tensor import Tensor, _as_array, _leaf
 
@@ -62,7 +63,7 @@ __all__ = [
 
 def _first_order(name: str, *values: Any) -> None:
     """Refuse a recording pass: ``g`` or an input that is a node, not an array."""
-    if not all(isinstance(v, np.ndarray) for v in values):
+    if any(isinstance(v, Node) for v in values):
         raise NotImplementedError(
             f"{name}: create_graph=True (higher-order gradients) is not supported through this "
             "op; differentiate once")

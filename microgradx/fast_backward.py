@@ -7,13 +7,21 @@ measured with ``benchmarks/bench_engine.py``:
 
 * Kahn's algorithm with the parent counts stored in the nodes' ``_n`` slot
   instead of a dict: no hashing, and the pass brings every count back to 0;
+  only op nodes are counted (a leaf has nothing to wait for);
 * the chain rule fused into the second pass of the sort: a node fires as soon
   as all of its parents have sent it their share, so there is no separate
   topological order to build;
-* the ``_a``/``_b`` input slots unrolled by hand (every op has one or two inputs);
+* a ``Value``'s two input slots ``_a``/``_b`` read directly and unrolled by hand
+  (:func:`_count_parents_two_slots`, :func:`_propagate_two_slots`); a Tensor's
+  ``_prev`` tuple takes the plain loops, where arrays dominate the cost;
 * the cyclic garbage collector paused: the pass allocates numbers and small
   tuples, never cycles, yet those allocations would trigger full collections
   that walk the whole graph.
+
+Where gradients start and grow: pass 1 sets each intermediate node's gradient
+to 0 (a leaf starts from what it holds); pass 2 only adds, for Tensors in one
+function, :func:`_accumulate` (which also knows a Tensor leaf's ``.grad``
+is None until a pass reaches it).
 
 ``tests/test_backward.py`` checks on random graphs that this gives
 bit-for-bit the gradients of the reference pass.  The caller
@@ -33,17 +41,15 @@ def first_order_backward(root: Any, seed: Any) -> None:
     """``.grad`` of every node below ``root`` (leaves accumulate, intermediates start at 0)."""
     collecting = gc.isenabled()
     gc.disable()
-    held: list = []  # (leaf, its .grad) of leaves with requires_grad=False: restored after the pass
     try:
-        _, internal = _count_parents(root, reset_grads=True, held=held)
+        two_slots = root._TWO_SLOTS
+        internal = (_count_parents_two_slots if two_slots else _count_parents)(root, reset_grads=True)
         root.grad = seed if root._op or root.grad is None else root.grad + seed
-        processed = _propagate(root)
+        processed = (_propagate_two_slots if two_slots else _propagate)(root)
     except BaseException:  # a failing rule or Ctrl-C: leave no stale counts for the next pass
         _clear_counts(root)
         raise
     finally:
-        for leaf, grad in held:
-            leaf.grad = grad
         if collecting:
             gc.enable()
     if processed != internal or root._n:
@@ -54,54 +60,30 @@ def first_order_backward(root: Any, seed: Any) -> None:
             "a node's inputs must be nodes made before it")
 
 
-def _count_parents(root: Any, reset_grads: bool = False, held: list | None = None) -> tuple[int, int]:
-    """Pass 1: store in each node's ``_n`` how many parents it has.
+def _count_parents(root: Any, reset_grads: bool = False) -> int:
+    """Pass 1: store in each op node's ``_n`` how many parents it has.
 
-    Returns how many nodes were found, and how many of them are not leaves.
-    With ``reset_grads`` every intermediate node found gets ``grad = 0``, and
-    so does a leaf no pass has reached yet (a Tensor's ``grad`` is None until
-    then); a leaf with ``requires_grad=False`` (a Tensor's constant or data)
-    is put in ``held`` with its ``.grad`` and gets 0 as a sink, so the caller
-    can give it back its ``.grad`` untouched.
+    Only op nodes are counted and walked: a leaf has no rule to wait for and
+    no inputs, so the pass never touches it (leaves are most of a network's
+    edges: weights, biases, data).  Returns how many op nodes were found
+    (the caller compares it with how many fired: fewer means a cycle).  With
+    ``reset_grads`` every intermediate node found gets ``grad = 0`` (its
+    starting gradient; a leaf starts from what it holds).
     """
+    if not root._op:
+        return 0
     found = [root]
     append = found.append
-    internal = 1 if root._op else 0
     for node in found:  # the list grows while we walk it: a stack-free traversal
-        a = node._a
-        if a is None:
-            continue
-        seen = a._n
-        a._n = seen + 1
-        if not seen:
-            append(a)
-            if a._op:
-                internal += 1
-                if reset_grads:
-                    a.grad = 0.0
-            elif reset_grads and (a.grad is None or (type(a._op) is not str and not a.requires_grad)):
-                _prepare_leaf(a, held)
-        b = node._b
-        if b is None:
-            continue
-        seen = b._n
-        b._n = seen + 1
-        if not seen:
-            append(b)
-            if b._op:
-                internal += 1
-                if reset_grads:
-                    b.grad = 0.0
-            elif reset_grads and (b.grad is None or (type(b._op) is not str and not b.requires_grad)):
-                _prepare_leaf(b, held)
-    return len(found), internal
-
-
-def _prepare_leaf(leaf: Any, held: list) -> None:
-    """A leaf's ``.grad`` ready to add into: 0 if no pass reached it yet; a sink if it takes none."""
-    if not leaf.requires_grad:
-        held.append((leaf, leaf.grad))
-    leaf.grad = 0.0
+        for child in node._prev:
+            if child._op:
+                seen = child._n
+                child._n = seen + 1
+                if not seen:
+                    append(child)
+                    if reset_grads:
+                        child.grad = 0.0
+    return len(found)
 
 
 def _propagate(root: Any) -> int:
@@ -109,7 +91,9 @@ def _propagate(root: Any) -> int:
 
     A node is taken only once all of its parents have sent it their share, so
     its ``.grad`` is complete when its own rule fires.  Rules see ``.data``.
-    Leaves have no rule to fire, so they are counted down but never queued.
+    Leaves receive their share and are done (they were never counted).  For
+    nodes with a ``_prev`` tuple (``Tensor``): arrays dominate the cost, so
+    one loop serves every number of inputs.
     """
     processed = 0
     ready = [root] if root._op else []
@@ -117,28 +101,92 @@ def _propagate(root: Any) -> int:
     while ready:
         node = pop()
         processed += 1
-        op = node._op
+        inputs = node._prev
+        sent = node._op.vjp(node.grad, node.data, *[child.data for child in inputs])
+        for child, contribution in zip(inputs, sent):
+            _accumulate(child, contribution)
+            if child._op:
+                left = child._n - 1
+                child._n = left
+                if not left:
+                    push(child)
+    return processed
+
+
+def _accumulate(node: Any, contribution: Any) -> None:
+    """The one place a Tensor's gradient grows in this pass.
+
+    An intermediate was set to 0 by pass 1.  A leaf adds to what it holds,
+    starting from None (no pass reached it yet) as from 0; a leaf with
+    ``requires_grad=False`` (data, a constant) takes nothing.
+    """
+    if node._op:
+        node.grad = node.grad + contribution
+    elif node.requires_grad:
+        held = node.grad
+        node.grad = 0.0 + contribution if held is None else held + contribution
+
+
+def _count_parents_two_slots(root: Any, reset_grads: bool = False) -> int:
+    """:func:`_count_parents` for nodes that keep their inputs in ``_a`` and ``_b`` (``Value``)."""
+    if not root._op:
+        return 0
+    found = [root]
+    append = found.append
+    for node in found:
+        a = node._a
+        if a is None:
+            continue
+        if a._op:
+            seen = a._n
+            a._n = seen + 1
+            if not seen:
+                append(a)
+                if reset_grads:
+                    a.grad = 0.0
+        b = node._b
+        if b is not None and b._op:
+            seen = b._n
+            b._n = seen + 1
+            if not seen:
+                append(b)
+                if reset_grads:
+                    b.grad = 0.0
+    return len(found)
+
+
+def _propagate_two_slots(root: Any) -> int:
+    """:func:`_propagate` for nodes that keep their inputs in ``_a`` and ``_b`` (``Value``)."""
+    processed = 0
+    ready = [root] if root._op else []
+    pop, push = ready.pop, ready.append
+    while ready:
+        node = pop()
+        processed += 1
         a = node._a
         b = node._b
         if b is None:
-            (ga,) = op.vjp(node.grad, node.data, a.data)
+            (ga,) = node._op.vjp(node.grad, node.data, a.data)
             a.grad = a.grad + ga
-            left = a._n - 1
-            a._n = left
-            if not left and a._op:
-                push(a)
+            if a._op:
+                left = a._n - 1
+                a._n = left
+                if not left:
+                    push(a)
         else:
-            ga, gb = op.vjp(node.grad, node.data, a.data, b.data)
+            ga, gb = node._op.vjp(node.grad, node.data, a.data, b.data)
             a.grad = a.grad + ga
             b.grad = b.grad + gb
-            left = a._n - 1
-            a._n = left
-            if not left and a._op:
-                push(a)
-            left = b._n - 1
-            b._n = left
-            if not left and b._op:
-                push(b)
+            if a._op:
+                left = a._n - 1
+                a._n = left
+                if not left:
+                    push(a)
+            if b._op:
+                left = b._n - 1
+                b._n = left
+                if not left:
+                    push(b)
     return processed
 
 
@@ -149,7 +197,7 @@ def _clear_counts(root: Any) -> None:
     while stack:
         node = stack.pop()
         node._n = 0
-        for child in (node._a, node._b):
-            if child is not None and id(child) not in seen:
+        for child in node._prev:
+            if id(child) not in seen:
                 seen.add(id(child))
                 stack.append(child)

@@ -147,6 +147,7 @@ def gradgradcheck(f: Callable[..., Any], inputs: Sequence[float], *, eps: float 
     Same contract as :func:`gradcheck`.
     """
     from .autograd import grad
+    from .node import Node
 
     xs = [float(x) for x in inputs]
     leaves, out = _evaluate(f, xs)
@@ -154,7 +155,7 @@ def gradgradcheck(f: Callable[..., Any], inputs: Sequence[float], *, eps: float 
     hessian = []
     for g in first:
         # A gradient that is a plain number (d(x+y)/dx = 1) has no graph: its derivatives are 0.
-        row = grad(g, leaves) if hasattr(g, "_op") else [0.0] * len(xs)
+        row = grad(g, leaves) if isinstance(g, Node) else [0.0] * len(xs)
         hessian.append([float(h) for h in row])
     columns = [numerical_gradient(lambda *p, i=i: _first_derivatives(f, p)[i], xs, eps)
                for i in range(len(xs))]

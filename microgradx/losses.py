@@ -18,7 +18,7 @@ import numbers
 from typing import Callable, Iterable, Sequence, Union
 
 from .engine import Value
-from .node import named_result
+from .node import Node, named_result
 
 __all__ = [
     "zero_one_loss", "perceptron_loss", "hinge_loss", "logistic_loss", "mse_loss",
@@ -179,6 +179,6 @@ def batch_loss(loss: Callable[..., Value], scores: Sequence, targets: Sequence) 
         raise ValueError(f"batch_loss got {len(scores)} scores but {len(targets)} targets")
     per_example = [loss(s, t) for s, t in zip(scores, targets)]
     for i, item in enumerate(per_example, start=1):
-        if isinstance(item, Value) and item._op:
+        if isinstance(item, Node) and item._op:
             item.label = "ε" + f"({i})".translate(_SUPERSCRIPT)  # ε⁽ⁱ⁾
     return batch_mean(per_example)

@@ -1,14 +1,20 @@
-"""``Node``: what every graph node, scalar ``Value`` or array ``Tensor``, shares.
+"""``Node``: what every graph node, scalar ``Value`` or array ``Tensor``, is and shares.
+
+A node holds ``data`` (a number or an array), ``grad`` (d root / d node after a
+backward pass), ``_op`` (the :class:`~microgradx.ops.Op` that computed it, or a
+falsy marker for a leaf) and ``_prev`` (the op's inputs, in argument order, any
+number of them).  Every node is built by one method, :meth:`Node._make`.
 
 A subclass records the table's primitives itself (``_unary``, ``_binary``,
 ``__add__``, ``__mul__``, ``__pow__``, ``__neg__``) and says how to turn a
-plain operand into a constant node (``_coerce``).  Everything here is
+plain operand into a constant node (``_coerce``).  Everything else here is
 written once on top of that: subtraction and division (rows of the table,
 so ``a - b`` is one node as written), the composites (sqrt x = x^0.5,
 |x| = relu(x) + relu(-x)), one method per
 elementwise row of :mod:`microgradx.ops`, comparisons on ``data``,
-which record no graph, and the rules for turning a node into a plain
-number (:meth:`Node.__float__`).
+which record no graph.  What a node refuses (``float(node)`` while a graph
+is recorded, ``backward()`` of a result of ``no_grad()``) is in
+:mod:`microgradx.guards`.
 """
 
 from __future__ import annotations
@@ -16,24 +22,11 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from .autograd import is_grad_enabled
+from .grad_mode import UNTRACKED, is_grad_enabled
+from .guards import NodeGuards
 from .ops import COS, DIV, EXP, LOG, RELU, SIGMOID, SIN, SUB, TANH, power_op
 
 __all__ = ["Node", "UNTRACKED", "named_result"]
-
-
-class _Untracked(str):
-    """The ``_op`` of an op result computed under ``no_grad()``.
-
-    It equals ``""`` and is falsy, so every graph algorithm sees a leaf, as
-    before; ``backward()`` recognises it (by identity) and says why there is
-    nothing to differentiate instead of silently doing nothing.
-    """
-
-    __slots__ = ()
-
-
-UNTRACKED = _Untracked("")
 
 
 def _raw(x: Any) -> Any:
@@ -41,10 +34,39 @@ def _raw(x: Any) -> Any:
     return x.data if isinstance(x, Node) else x
 
 
-class Node:
-    """Operators and functions shared by ``Value`` and ``Tensor`` (no state of its own)."""
+class Node(NodeGuards):
+    """A node of a computational graph: what ``Value`` and ``Tensor`` hold and share.
 
-    __slots__ = ()
+    "Is this a node?" is asked one way throughout the package: ``isinstance(x, Node)``.
+    """
+
+    # Each engine stores the inputs, _prev, its own way (Tensor: a tuple; Value: two slots).
+    # _n is scratch space for microgradx.fast_backward (a count per node); 0 at rest.
+    __slots__ = ("data", "grad", "label", "_op", "_n")
+    _TWO_SLOTS = False
+    #: ``.grad`` before any backward pass reaches the node: micrograd's 0.0 (a Tensor: None, as in PyTorch).
+    _FRESH_GRAD: Any = 0.0
+
+    @classmethod
+    def _make(cls, data: Any, op: Any = "", inputs: tuple = ()) -> Any:
+        """The one way a node is built: ``data``, computed by ``op`` from the nodes ``inputs``.
+
+        No inputs: a leaf (``op`` is ``""``, or ``CONSTANT`` for data).
+        """
+        node = object.__new__(cls)
+        node._record(data, op, inputs)
+        return node
+
+    def _record(self, data: Any, op: Any, inputs: tuple) -> None:
+        """Fill in every field of a node; an op result inside ``no_grad()`` remembers nothing."""
+        if inputs and not is_grad_enabled():
+            op, inputs = UNTRACKED, ()
+        self.data = data
+        self.grad = self._FRESH_GRAD
+        self.label = ""
+        self._op = op
+        self._prev = inputs
+        self._n = 0
 
     #: Whether backward writes this node's ``.grad``: always for a ``Value`` (micrograd);
     #: a ``Tensor`` leaf made with ``requires_grad=False`` answers False (a property there).
@@ -55,28 +77,20 @@ class Node:
     def __sub__(self, other: Any) -> Any:
         """a - b: one node (the table's ``sub`` row), drawn as the user wrote it."""
         other = self._coerce(other)
-        if other is NotImplemented:
-            return NotImplemented
-        return self._binary(SUB, other)
+        return NotImplemented if other is NotImplemented else self._binary(SUB, other)
 
     def __rsub__(self, other: Any) -> Any:  # 1 - x
         other = self._coerce(other)
-        if other is NotImplemented:
-            return NotImplemented
-        return other._binary(SUB, self)
+        return NotImplemented if other is NotImplemented else other._binary(SUB, self)
 
     def __truediv__(self, other: Any) -> Any:
         """a / b: one node (the table's ``div`` row)."""
         other = self._coerce(other)
-        if other is NotImplemented:
-            return NotImplemented
-        return self._binary(DIV, other)
+        return NotImplemented if other is NotImplemented else self._binary(DIV, other)
 
     def __rtruediv__(self, other: Any) -> Any:  # 2 / x
         other = self._coerce(other)
-        if other is NotImplemented:
-            return NotImplemented
-        return other._binary(DIV, self)
+        return NotImplemented if other is NotImplemented else other._binary(DIV, self)
 
     def __abs__(self) -> Any:
         return self.abs()
@@ -133,46 +147,7 @@ class Node:
     def __ge__(self, other: Any) -> Any:
         return self.data >= _raw(other)
 
-    # -- plain numbers: explicit only while a graph is recorded ---------------------------
-
-    def __float__(self) -> float:
-        """``float(node)``: refused while gradients are recorded; the data inside ``no_grad()``.
-
-        ``float`` is what ``math.exp(x)``, ``math.sqrt(x)`` or ``np.float64(x)``
-        call, so allowing it would let ``math.exp(x) * x`` cut a branch of the
-        graph without a word (x.grad = e^3 at x = 3, not 4 e^3).  A leaf is no
-        exception: leaves are exactly what gradients are taken for (even a
-        constant leaf, ``Value.constant``, has its gradient computed).  Inside
-        ``no_grad()`` nothing is recorded, so nothing can be cut: evaluation
-        code such as ``with no_grad(): acc = float(score)`` keeps working.
-        micrograd's ``Value`` has no ``__float__``, so drop-in code never
-        relies on it; the library itself reads ``.data`` or ``.item()``.
-        """
-        if is_grad_enabled():
-            kind = type(self).__name__
-            raise TypeError(
-                f"float({kind}) would drop it from the graph, so its gradient would be silently "
-                f"wrong: use the node's own functions (x.exp(), x.log(), x.tanh(), ...) to stay "
-                f"differentiable, or x.item() / x.data for a plain number")
-        return self.item()
-
-    def _check_backward(self) -> None:
-        """backward() of a result computed under no_grad(): an error, not a silent no-op."""
-        if self._op is UNTRACKED:
-            kind = type(self).__name__
-            raise RuntimeError(
-                f"backward: this {kind} was computed under no_grad(), so no graph was recorded "
-                f"and there is nothing to differentiate; compute it outside no_grad() (or inside "
-                f"enable_grad())")
-
     # -- the graph ----------------------------------------------------------------------
-
-    @property
-    def _prev(self) -> tuple:
-        """This node's inputs in argument order (micrograd's name; a tuple here, not a set)."""
-        if self._a is None:
-            return ()
-        return (self._a,) if self._b is None else (self._a, self._b)
 
     @property
     def is_leaf(self) -> bool:

@@ -1,8 +1,8 @@
 """``Tensor``: an n-d NumPy array as a node of the same graphs ``Value`` builds.
 
-A Tensor follows the node protocol of :mod:`microgradx.autograd` (slots
-``data, grad, label, _op, _a, _b, _n`` and ``_prev``), so the one backward
-pass serves both engines.  Elementwise ops are the rows of
+A Tensor is a :class:`~microgradx.node.Node` (``data, grad, label, _op,
+_prev``), built by the same ``Tensor._make``, so the one backward pass serves
+both engines.  Elementwise ops are the rows of
 :mod:`microgradx.ops`, forward and rule unchanged: unary rows are used as
 they are, binary rows are wrapped once so their gradients pass through
 :func:`~microgradx.tensor_ops.unbroadcast` (NumPy broadcasting, undone in
@@ -28,14 +28,13 @@ from typing import Any, Sequence, Union
 import numpy as np
 
 from . import ops, tensor_ops
-from .autograd import GRAD_MODE, backward as _backward, thread_records, is_grad_enabled
+from .autograd import backward as _backward, is_grad_enabled
 from .node import UNTRACKED, Node, _raw
 from .ops import CONSTANT, NEG, Op, power_op
 from .tensor_torch import PyTorchNames, reduction_args as _reduction_args
 
 __all__ = ["Tensor", "tensor_op", "concatenate", "stack", "where", "maximum"]
 
-_new = object.__new__
 _FLOATS = (np.float64, np.float32)
 ArrayLike = Union["Tensor", np.ndarray, Sequence, float, int]
 
@@ -77,22 +76,6 @@ ADD, MUL, POW = (tensor_op(op) for op in (ops.ADD, ops.MUL, ops.POW))
 _BROADCASTING = {id(op): tensor_op(op) for op in ops.TABLE.values() if op.arity == 2}
 
 
-def _node(data: np.ndarray, op: Op, a: "Tensor", b: "Tensor | None" = None) -> "Tensor":
-    out = _new(Tensor)
-    out.data = data
-    out.grad = None
-    out.label = ""
-    out._n = 0
-    if GRAD_MODE.enabled or thread_records():
-        out._op = op
-        out._a = a
-        out._b = b
-    else:
-        out._op = UNTRACKED
-        out._a = out._b = None
-    return out
-
-
 def _refuse_complex(data: Any) -> None:
     """Complex input is an error: casting it to float would drop the imaginary part (NumPy only warns)."""
     if isinstance(data, (np.ndarray, np.generic)) and data.dtype.kind == "c":
@@ -121,14 +104,7 @@ def _as_array(data: Any, dtype: Any, copy: bool = False) -> np.ndarray:
 def _leaf(data: np.ndarray, op: Any = "") -> "Tensor":
     """A leaf holding ``data`` itself, no copy: for arrays made here or constants nobody updates
     (``op=CONSTANT``: data, drawn grey)."""
-    out = _new(Tensor)
-    out.data = data
-    out.grad = None
-    out.label = ""
-    out._op = op
-    out._a = out._b = None
-    out._n = 0
-    return out
+    return Tensor._make(data, op)
 
 
 class Tensor(PyTorchNames, Node):
@@ -149,18 +125,15 @@ class Tensor(PyTorchNames, Node):
     ``.data`` in place, and that must not write into the caller's array.
     """
 
-    __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_n")
+    __slots__ = ("_prev",)  # the inputs: a tuple, as many as the op takes
+    _FRESH_GRAD = None  # .grad until a backward pass reaches the Tensor, as in PyTorch
     # NumPy defers to our reflected operators: ndarray * Tensor records a graph.
     __array_ufunc__ = None
 
     def __init__(self, data: ArrayLike, dtype: Any = None, *, label: str = "",
                  requires_grad: bool = True) -> None:
-        self.data = _as_array(data, dtype, copy=True)
-        self.grad = None
+        self._record(_as_array(data, dtype, copy=True), "" if requires_grad else CONSTANT, ())
         self.label = label
-        self._op = "" if requires_grad else CONSTANT
-        self._a = self._b = None
-        self._n = 0
 
     # -- array facts ------------------------------------------------------------
 
@@ -202,7 +175,12 @@ class Tensor(PyTorchNames, Node):
     # -- recording ops ------------------------------------------------------------
 
     def _unary(self, op: Op) -> "Tensor":
-        return _node(op.forward(self.data), op, self)
+        return Tensor._make(op.forward(self.data), op, (self,))
+
+    @classmethod
+    def _apply(cls, op: Op, *inputs: "Tensor") -> "Tensor":
+        """One node: ``op`` evaluated on any number of Tensors (concatenate, stack, a fused layer)."""
+        return cls._make(op.forward(*[t.data for t in inputs]), op, inputs)
 
     def _binary(self, op: Op, other: Any) -> "Tensor":
         op = _BROADCASTING.get(id(op), op)
@@ -215,7 +193,7 @@ class Tensor(PyTorchNames, Node):
         except ValueError:
             raise ValueError(f"{op.name}: shapes {self.shape} and {other.shape} do not "
                              "broadcast") from None
-        return _node(data, op, self, other)
+        return Tensor._make(data, op, (self, other))
 
     def _lift(self, x: Any) -> Any:
         """A number or array as a constant leaf of this tensor's dtype."""
@@ -273,7 +251,7 @@ class Tensor(PyTorchNames, Node):
         except ValueError as error:
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape}: batch dims do not "
                              f"broadcast ({error})") from None
-        return _node(data, tensor_ops.MATMUL, self, other)
+        return Tensor._make(data, tensor_ops.MATMUL, (self, other))
 
     def __rmatmul__(self, other: ArrayLike) -> "Tensor":
         lifted = self._lift(other)
@@ -443,7 +421,7 @@ def _as_tensor(x: Any) -> Tensor:
 
 
 def concatenate(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis (a left fold of the binary concat op)."""
+    """Join tensors along an existing axis: one node whose inputs are the n tensors."""
     items = [_as_tensor(t) for t in tensors]
     if not items:
         raise ValueError("concatenate: needs at least one tensor")
@@ -454,14 +432,13 @@ def concatenate(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
         if t.ndim != ndim or rest(t.shape) != rest(items[0].shape):
             raise ValueError(f"concatenate: shapes {items[0].shape} and {t.shape} differ "
                              f"outside axis {ax}")
-    out = items[0]
-    for t in items[1:]:
-        out = out._binary(tensor_ops.concat_op(ax), t)
-    return out
+    if len(items) == 1:
+        return items[0]
+    return Tensor._apply(tensor_ops.concat_op(ax, len(items)), *items)
 
 
 def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
-    """Join same-shape tensors along a new axis."""
+    """Join same-shape tensors along a new axis: one node whose inputs are the n tensors."""
     items = [_as_tensor(t) for t in tensors]
     if not items:
         raise ValueError("stack: needs at least one tensor")
@@ -469,8 +446,7 @@ def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
         if t.shape != items[0].shape:
             raise ValueError(f"stack: shapes {items[0].shape} and {t.shape} differ; all must match")
     (ax,) = tensor_ops.normalize_axis(axis, items[0].ndim + 1, "stack")
-    shape = items[0].shape[:ax] + (1,) + items[0].shape[ax:]
-    return concatenate([t.reshape(shape) for t in items], axis=ax)
+    return Tensor._apply(tensor_ops.stack_op(ax, len(items)), *items)
 
 
 def _as_tensor_pair(a: ArrayLike, b: ArrayLike) -> tuple[Tensor, Tensor]:

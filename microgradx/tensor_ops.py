@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from .node import Node
 from .ops import RELU, Op
 
 __all__ = [
     "unbroadcast", "normalize_axis", "MATMUL", "MATMUL_NT", "linear_op", "sum_op", "max_op", "reshape_op",
-    "transpose_op", "getitem_op", "concat_op", "where_op", "MAXIMUM", "clip_op",
+    "transpose_op", "getitem_op", "concat_op", "stack_op", "where_op", "MAXIMUM", "clip_op",
     "log_softmax_op", "softmax_cross_entropy_op", "astype_op",
 ]
 
@@ -70,11 +71,6 @@ def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
     return tuple(sorted(out))
 
 
-def _is_node(v: Any) -> bool:
-    """True for a graph node: ``backward(create_graph=True)`` hands rules nodes, not arrays."""
-    return hasattr(v, "_op")
-
-
 def _node_seed(g: Any, out: Any) -> Any:
     """``g`` as a node shaped like the node ``out``.
 
@@ -82,7 +78,7 @@ def _node_seed(g: Any, out: Any) -> Any:
     constant array (a rule that does not depend on its inputs); the rules on
     nodes below need a node, so such a ``g`` becomes a constant leaf.
     """
-    if _is_node(g):
+    if isinstance(g, Node):
         return g
     return out._lift(np.broadcast_to(np.asarray(g, dtype=out.dtype), out.shape))
 
@@ -93,7 +89,7 @@ def _node_seed(g: Any, out: Any) -> Any:
 
 def _matmul_vjp(g, out, a, b):
     """C = A B:  dA = G B^T,  dB = A^T G (batched: summed over broadcast batch axes)."""
-    if _is_node(out):
+    if isinstance(out, Node):
         return _matmul_vjp_nodes(_node_seed(g, out), a, b)
     if a.ndim == 2 and b.ndim == 2:
         return g @ b.T, a.T @ g
@@ -123,7 +119,7 @@ def _matmul_nt_vjp(g, out, a, w):
     """C = A W^T (a dense layer, W stored as (out, in)):  dA = G W,  dW = G^T A.
 
     Only ``@`` and ``.T``: the same products serve arrays and nodes (higher order)."""
-    if _is_node(out):
+    if isinstance(out, Node):
         g = _node_seed(g, out)
     return g @ w, g.T @ a
 
@@ -132,37 +128,36 @@ MATMUL_NT = Op("@T", name="matmul_nt", arity=2, forward=_matmul_nt_forward, vjp=
                doc="a @ w.T for 2-d a and w: a dense layer without a transpose node")
 
 
-def linear_op(x: np.ndarray, activation: Op | None = None) -> Op:
-    """``act(x @ W.T + b)`` for a constant 2-d batch ``x``: the first layer of a network, fused.
+@lru_cache(maxsize=8)
+def linear_op(activation: Op | None = None) -> Op:
+    """``act(x @ W.T + b)`` for a 2-d batch ``x``: a dense layer fused into one node.
 
-    The data are not graph inputs (nobody asks for d loss/d x), so the op has
-    two node inputs, W (out, in) and b (out,), and the backward skips the
-    product that d/dx would cost.  With z = x W^T + b and G_z = G act'(z):
-    dW = G_z^T x,  db = sum over the batch of G_z.  ``activation`` is a
-    unary row of the table (relu, tanh, sigmoid) or None; its own forward
-    and rule are used, the rule given ``out`` in place of z, which is exact
-    for these three (relu: z > 0 iff out > 0; tanh and sigmoid read only out).
+    Three inputs, in this order: x (batch, in), W (out, in), b (out,).  With
+    z = x W^T + b and G_z = G act'(z):  dx = G_z W,  dW = G_z^T x,  db = sum
+    over the batch of G_z.  ``activation`` is a unary row of the table (relu,
+    tanh, sigmoid) or None; its own forward and rule are used, the rule given
+    ``out`` in place of z, which is exact for these three (relu: z > 0 iff
+    out > 0; tanh and sigmoid read only out).
     """
     if activation is not None and activation.name not in ("relu", "tanh", "sigmoid"):
         raise ValueError(f"linear_op fuses relu, tanh or sigmoid, not {activation.name}")
 
-    def forward(w, b):
+    def forward(x, w, b):
         z = x @ w.T
         z += b
         if activation is RELU:  # z is a fresh buffer: clamp it in place rather than allocate another
             return np.maximum(z, 0.0, out=z)
         return z if activation is None else activation.forward(z)
 
-    def vjp(g, out, w, b):
-        if _is_node(out):  # higher order: the same rule on nodes (out stands in for z, see above)
+    def vjp(g, out, x, w, b):
+        if isinstance(out, Node):  # higher order: the same rule on nodes (out stands in for z, see above)
             g = _node_seed(g, out)
         if activation is not None:
             (g,) = activation.vjp(g, out, out)
-        return g.T @ x, g.sum(axis=0)
+        return g @ w, g.T @ x, g.sum(axis=0)
 
     symbol = "linear" if activation is None else f"linear+{activation}"
-    return Op(symbol, name="linear", arity=2, forward=forward, vjp=vjp,
-              doc="act(x @ W.T + b), x constant")
+    return Op(symbol, name="linear", arity=3, forward=forward, vjp=vjp, doc="act(x @ W.T + b)")
 
 
 # ---------------------------------------------------------------------------
@@ -186,7 +181,7 @@ def sum_op(axis: tuple[int, ...] | None, keepdims: bool) -> Op:
         return x.sum(axis=axis, keepdims=keepdims)
 
     def vjp(g, out, x):
-        if hasattr(g, "_op"):  # higher order, g a node: the same rule with node methods
+        if isinstance(g, Node):  # higher order, g a node: the same rule with node methods
             return (_node_expand(g, axis, keepdims, x.ndim) * np.ones(x.shape, x.dtype),)
         # dtype: a Python float seed (microgradx.grad's 1.0) must not make a float32 gradient float64
         return (np.broadcast_to(_expand(np.asarray(g, x.dtype), axis, keepdims, x.ndim), x.shape),)
@@ -216,7 +211,7 @@ def max_op(axis: tuple[int, ...] | None, keepdims: bool) -> Op:
         return x.max(axis=axis, keepdims=keepdims)
 
     def vjp(g, out, x):
-        if _is_node(out):
+        if isinstance(out, Node):
             return (_max_vjp_nodes(_node_seed(g, out), out, x, axis, keepdims),)
         winners = x == _expand(out, axis, keepdims, x.ndim)
         ties = np.sum(winners, axis=axis, keepdims=True, dtype=x.dtype)  # counts in x's dtype: no promotion
@@ -236,7 +231,7 @@ def astype_op(dtype: Any) -> Op:
         return x.astype(dtype)
 
     def vjp(g, out, x):
-        if _is_node(out):  # higher order: the cast back is a node too
+        if isinstance(out, Node):  # higher order: the cast back is a node too
             return (_node_seed(g, out)._unary(astype_op(x.dtype)),)
         return (np.asarray(g).astype(x.dtype),)
 
@@ -294,7 +289,7 @@ def getitem_op(index: Any) -> Op:
         return x[index]
 
     def vjp(g, out, x):
-        if _is_node(out):
+        if isinstance(out, Node):
             return (_node_seed(g, out)._unary(_scatter_op(index, basic, x.shape)),)
         dx = np.zeros(x.shape, np.result_type(x, g))
         if basic:
@@ -307,20 +302,44 @@ def getitem_op(index: Any) -> Op:
 
 
 @lru_cache(maxsize=512)
-def concat_op(axis: int) -> Op:
-    """Join two arrays along ``axis``: the gradient is split at the first input's length."""
+def concat_op(axis: int, n: int) -> Op:
+    """Join ``n`` arrays along ``axis`` (one node, ``n`` inputs): the gradient is cut back into
+    the inputs' lengths along ``axis``, each input's piece a view of ``g`` (no copy)."""
 
-    def forward(a, b):
-        return np.concatenate((a, b), axis=axis)
+    def forward(*arrays):
+        return np.concatenate(arrays, axis=axis)
 
-    def vjp(g, out, a, b):
-        if _is_node(out):
-            return _split_nodes(_node_seed(g, out), axis, a.shape[axis])
-        ga, gb = np.split(g, [a.shape[axis]], axis=axis)
-        return ga, gb
+    def vjp(g, out, *inputs):
+        if isinstance(out, Node):
+            g = _node_seed(g, out)
+        head = (slice(None),) * axis
+        pieces, start = [], 0
+        for x in inputs:
+            stop = start + x.shape[axis]
+            pieces.append(_in_dtype_of(x, g[head + (slice(start, stop),)]))
+            start = stop
+        return tuple(pieces)
 
-    return Op("concat", name=f"concat[axis={axis}]", arity=2, forward=forward, vjp=vjp,
-              doc=f"concatenate along axis {axis}")
+    return Op("concat", name=f"concat[axis={axis}]", arity=n, forward=forward, vjp=vjp,
+              doc=f"concatenate {n} arrays along axis {axis}")
+
+
+@lru_cache(maxsize=512)
+def stack_op(axis: int, n: int) -> Op:
+    """Stack ``n`` same-shape arrays along a new ``axis`` (one node): input i's gradient is
+    ``g`` at index i of that axis."""
+
+    def forward(*arrays):
+        return np.stack(arrays, axis=axis)
+
+    def vjp(g, out, *inputs):
+        if isinstance(out, Node):
+            g = _node_seed(g, out)
+        head = (slice(None),) * axis
+        return tuple(_in_dtype_of(x, g[head + (i,)]) for i, x in enumerate(inputs))
+
+    return Op("stack", name=f"stack[axis={axis}]", arity=n, forward=forward, vjp=vjp,
+              doc=f"stack {n} arrays along a new axis {axis}")
 
 
 # ---------------------------------------------------------------------------
@@ -335,7 +354,7 @@ def where_op(condition: np.ndarray) -> Op:
         return np.where(cond, a, b)
 
     def vjp(g, out, a, b):
-        if _is_node(out):
+        if isinstance(out, Node):
             return _where_vjp_nodes(_node_seed(g, out), cond, a, b)
         g = np.asarray(g, out.dtype)
         zero = np.zeros((), g.dtype)
@@ -347,7 +366,7 @@ def where_op(condition: np.ndarray) -> Op:
 
 def _maximum_vjp(g, out, a, b):
     """max(a, b): g goes to the larger input; at a tie each gets half (the subgradient midpoint)."""
-    if _is_node(out):
+    if isinstance(out, Node):
         return _maximum_vjp_nodes(_node_seed(g, out), a, b)
     g = np.asarray(g, out.dtype)
     share_a = (a > b) + np.asarray(0.5, g.dtype) * (a == b)  # in g's dtype: float32 stays float32
@@ -367,7 +386,7 @@ def clip_op(low: float | None, high: float | None) -> Op:
         return np.clip(x, low, high)
 
     def vjp(g, out, x):
-        if _is_node(out):  # d/dx is the same mask: 1 where clipping leaves x unchanged
+        if isinstance(out, Node):  # d/dx is the same mask: 1 where clipping leaves x unchanged
             return (_node_seed(g, out) * (np.clip(x.data, low, high) == x.data),)
         inside = np.ones(x.shape, bool)
         if low is not None:
@@ -397,7 +416,7 @@ def log_softmax_op(axis: int) -> Op:
         return _log_softmax(x, axis)
 
     def vjp(g, out, x):
-        if _is_node(out):  # the same formula on nodes: out.exp() is softmax(x), differentiable
+        if isinstance(out, Node):  # the same formula on nodes: out.exp() is softmax(x), differentiable
             g = _node_seed(g, out)
             return (g - out.exp() * g.sum(axis=axis, keepdims=True),)
         return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
@@ -441,7 +460,7 @@ def softmax_cross_entropy_op(labels: np.ndarray, classes: int) -> Op:
                           dtype=x.dtype)
 
     def vjp(g, out, x):
-        if _is_node(out):
+        if isinstance(out, Node):
             return (_cross_entropy_vjp_nodes(_node_seed(g, out), x, labels),)
         if not saved:
             forward(x)
@@ -508,18 +527,12 @@ def _scatter_op(index: Any, basic: bool, shape: tuple) -> Op:
         return dx
 
     def vjp(g, out, picked):
-        if _is_node(out):
+        if isinstance(out, Node):
             return (_node_seed(g, out)._unary(getitem_op(index)),)
         return (np.asarray(g)[index],)
 
     return Op("scatter", name="scatter", arity=1, forward=forward, vjp=vjp,
               doc="zeros with g added at an index (the adjoint of getitem)")
-
-
-def _split_nodes(g, axis: int, first: int):
-    """The gradient of concatenate: g cut along ``axis`` at the first input's length."""
-    head = (slice(None),) * axis
-    return g[head + (slice(0, first),)], g[head + (slice(first, None),)]
 
 
 def _where_vjp_nodes(g, cond, a, b):

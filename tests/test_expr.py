@@ -28,7 +28,7 @@ def test_repeated_variable_is_one_leaf():
 
 def test_literal_exponent_uses_constant_power_op():
     out, _ = build_expression("x ** 2", {"x": 3.0})
-    assert str(out._op) == "**2" and out._b is None
+    assert str(out._op) == "**2" and len(out._prev) == 1
 
 
 def test_negative_literal_is_a_single_constant_leaf():

@@ -239,7 +239,8 @@ def test_hvp_through_matmul_nt():
 
 def test_hvp_through_the_fused_linear_row():
     x, w, b = _rand(0, 4, 3), _rand(1, 2, 3), _rand(2, 2)
-    assert_hvp_matches_differences(lambda w, b: (w._binary(linear_op(x, TANH), b) ** 2).sum(), [w, b])
+    assert_hvp_matches_differences(lambda x, w, b: (Tensor._apply(linear_op(TANH), x, w, b) ** 2).sum(),
+                                   [x, w, b])
 
 
 @given(seed=st.integers(0, 2**16), m=st.integers(1, 3), k=st.integers(1, 3), n=st.integers(1, 3))

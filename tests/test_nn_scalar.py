@@ -58,11 +58,12 @@ def test_mlp_output_equals_dense_reference_for_each_activation(activation, x):
     np.testing.assert_allclose(out, reference_forward(net, x), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("skip", [False, True])
 @given(x=st.lists(st.sampled_from([0.0, 0.5, -1.0, 2.0]), min_size=4, max_size=4))
-def test_skipping_zero_terms_keeps_gradients_exact(x):
+def test_gradients_are_exact_with_and_without_skipping_zero_terms(skip, x):
     # Gradients of the network equal the analytic dense backprop, zeros and dead relus included.
     net = MLP(4, [6, 3], seed=2)
-    out = net(x)
+    out = net(x, skip_zero_terms=skip)
     sum(o * w for o, w in zip(out, [1.0, -2.0, 0.5])).backward()
     state = net.state_dict()
     w0, b0, w1 = state["layers.0.weight"], state["layers.0.bias"], state["layers.1.weight"]
@@ -252,3 +253,35 @@ def test_same_seed_gives_the_same_starting_weights_on_both_engines(activation):
     a = MLP(3, [4, 2], activation=activation, seed=0).state_dict()
     b = TensorMLP(3, [4, 2], activation=activation, seed=0).state_dict()
     assert all(np.array_equal(a[key], b[key]) for key in a)
+
+
+def _weights_in_graph(root):
+    from microgradx import topological_order
+    return {id(node) for node in topological_order(root)}
+
+
+def test_the_default_graph_is_the_textbook_graph_every_weight_times_input_present():
+    net = MLP(3, [4, 1], seed=4)
+    x = [0.0, 1.5, 0.0]                       # blank inputs, and (seed 4) two dead relus
+    out = net(x)
+    found = _weights_in_graph(out)
+    assert all(id(p) in found for p in net.parameters())
+    from microgradx import topological_order
+    products = [n for n in topological_order(out) if n._op == "*"]
+    assert len(products) == 3 * 4 + 4 * 1      # one w_j * x_j node per weight
+    hidden = [n(x) for n in net.layers[0].neurons]
+    assert any(h.data == 0.0 for h in hidden), "the example should have a dead relu"
+
+
+def test_skip_zero_terms_leaves_zeros_out_with_the_same_value_and_gradients():
+    x = [0.0, 1.5, 0.0]
+    full_net, lean_net = MLP(3, [4, 1], seed=4), MLP(3, [4, 1], seed=4)
+    full, lean = full_net(x), lean_net(x, skip_zero_terms=True)
+    from microgradx import topological_order
+    assert len(topological_order(lean)) < len(topological_order(full))
+    assert lean.data == full.data
+    full.backward()
+    lean.backward()
+    assert [p.grad for p in lean_net.parameters()] == [p.grad for p in full_net.parameters()]
+    neuron = full_net.layers[0].neurons[0]
+    assert len(topological_order(neuron(x, skip_zero_terms=True))) < len(topological_order(neuron(x)))

@@ -82,7 +82,10 @@ def test_softmax_cross_entropy_gradient_through_non_contiguous_views(view):
 def test_fused_constant_inputs_may_be_non_contiguous():
     """linear_op and conv2d_fixed_input_op hold their data batch; its layout must not matter."""
     x = np.asfortranarray(rng.standard_normal((5, 3)))
-    assert tensor_gradcheck(binary(tensor_ops.linear_op(x, TANH)),
+    from microgradx.ops import CONSTANT
+    from microgradx.tensor import Tensor, _leaf
+    data = _leaf(x, CONSTANT)  # the batch itself, not a (C-order) copy
+    assert tensor_gradcheck(lambda w, b: Tensor._apply(tensor_ops.linear_op(TANH), data, w, b),
                             [rng.standard_normal((4, 3)), rng.standard_normal(4)])
     images = rng.standard_normal((2, 3, 5, 5)).transpose(0, 1, 3, 2)
     assert tensor_gradcheck(unary(conv.conv2d_fixed_input_op(images, (1, 1), (1, 1), (1, 1))),

@@ -33,6 +33,10 @@ def _rand(seed, *shape):
     return np.random.default_rng(seed).standard_normal(shape)
 
 
+def nary(op: Op):
+    return lambda *inputs: Tensor._apply(op, *inputs)
+
+
 rng = np.random.default_rng(0)
 spaced = rng.permutation(np.arange(24, dtype=np.float64)).reshape(2, 3, 4) * 0.1  # no ties
 x_const = rng.standard_normal((5, 3))
@@ -46,14 +50,14 @@ CASES = {
     ("tensor_ops.MATMUL_NT", "2-D"): (binary(tensor_ops.MATMUL_NT),
                                       [rng.standard_normal((3, 4)), rng.standard_normal((2, 4))]),
     ("tensor_ops.MAXIMUM", "no ties"): (binary(tensor_ops.MAXIMUM), [spaced, spaced[::-1] + 0.05]),
-    ("tensor_ops.linear_op", "tanh"): (binary(tensor_ops.linear_op(x_const, TANH)),
-                                       [rng.standard_normal((4, 3)), rng.standard_normal(4)]),
-    ("tensor_ops.linear_op", "relu, away from the kink"): (binary(tensor_ops.linear_op(x_const, RELU)),
-                                                           [_rand(11, 4, 3), np.full(4, 0.3)]),
-    ("tensor_ops.linear_op", "sigmoid"): (binary(tensor_ops.linear_op(x_const, SIGMOID)),
-                                          [_rand(12, 2, 3), _rand(13, 2)]),
-    ("tensor_ops.linear_op", "no activation"): (binary(tensor_ops.linear_op(x_const, None)),
-                                                [_rand(14, 2, 3), _rand(15, 2)]),
+    ("tensor_ops.linear_op", "tanh"): (nary(tensor_ops.linear_op(TANH)),
+                                       [x_const, rng.standard_normal((4, 3)), rng.standard_normal(4)]),
+    ("tensor_ops.linear_op", "relu, away from the kink"): (nary(tensor_ops.linear_op(RELU)),
+                                                           [x_const, _rand(11, 4, 3), np.full(4, 0.3)]),
+    ("tensor_ops.linear_op", "sigmoid"): (nary(tensor_ops.linear_op(SIGMOID)),
+                                          [x_const, _rand(12, 2, 3), _rand(13, 2)]),
+    ("tensor_ops.linear_op", "no activation"): (nary(tensor_ops.linear_op(None)),
+                                                [x_const, _rand(14, 2, 3), _rand(15, 2)]),
     ("tensor_ops.sum_op", "axes (0, 2)"): (unary(tensor_ops.sum_op((0, 2), False)), [spaced]),
     ("tensor_ops.max_op", "last axis"): (unary(tensor_ops.max_op((2,), False)), [spaced]),
     ("tensor_ops.reshape_op", "(4, 6)"): (unary(tensor_ops.reshape_op((4, 6))), [spaced]),
@@ -67,7 +71,9 @@ CASES = {
     ("tensor_ops.getitem_op", "[1:, ::2]"): (lambda t: t[1:, ::2], [matrix]),
     ("tensor_ops.getitem_op", "[..., None, 0]"): (lambda t: t[..., None, 0], [matrix]),
     ("tensor_ops.getitem_op", "boolean mask"): (lambda t: t[matrix > 0], [matrix]),
-    ("tensor_ops.concat_op", "two inputs"): (binary(tensor_ops.concat_op(1)), [spaced, spaced[:, :2] + 1.0]),
+    ("tensor_ops.concat_op", "three inputs"): (nary(tensor_ops.concat_op(1, 3)),
+                                               [spaced, spaced[:, :2] + 1.0, -spaced]),
+    ("tensor_ops.stack_op", "three inputs"): (nary(tensor_ops.stack_op(1, 3)), [spaced, spaced + 1.0, -spaced]),
     ("tensor_ops.concat_op", "concatenate of three widths"): (
         lambda *ts: concatenate(ts, axis=1), [_rand(i, 2, i + 1) for i in range(3)]),
     ("tensor_ops.where_op", "fixed condition"): (binary(tensor_ops.where_op(spaced > 1.0)), [spaced, -spaced]),

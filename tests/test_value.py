@@ -155,7 +155,7 @@ def test_constructor_rejects_unknown_op_symbols_and_non_value_inputs():
     a = Value(1.0)
     with pytest.raises(ValueError, match="no op '\\?' with 2 input"):
         Value(2.0, (a, a), "?")
-    with pytest.raises(ValueError, match="at most two inputs"):
+    with pytest.raises(ValueError, match="no op '\\+' with 3 input"):  # '+' takes two
         Value(3.0, (a, a, a), "+")
     with pytest.raises(TypeError, match="inputs must be Values, got Value, float"):
         Value(2.0, (a, 1.0), "+")

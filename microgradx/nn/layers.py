@@ -158,11 +158,11 @@ class Linear(Module):
     def forward(self, x: Any) -> Tensor:
         w, b = self.weight, self.bias
         if b is not None and isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype == w.data.dtype:
-            # A plain batch is a constant: one fused node, no gradient for the data.
+            # A plain batch is data (a constant input): one fused node, x, W and b its inputs.
             if x.shape[1] != w.data.shape[1]:
                 raise ValueError(f"Linear({self.nin}, {self.nout}): input of shape {x.shape} must "
                                  f"have {self.nin} columns")
-            out = w._binary(linear_op(x, _FUSED.get(self.activation)), b)
+            out = Tensor._apply(linear_op(_FUSED.get(self.activation)), _leaf(x, CONSTANT), w, b)
             out.label = self._names[1] if self.activation in _FUSED else self._names[0]
             return out
         x = _as_input(x, w.dtype)

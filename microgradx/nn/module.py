@@ -32,13 +32,9 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 
 from ..autograd import zero_grad as _zero_grad
+from ..node import Node
 
-__all__ = ["Module", "is_node"]
-
-
-def is_node(x: Any) -> bool:
-    """True for a graph node (``Value``, ``Tensor``): it has ``data``, ``grad`` and ``_op``."""
-    return hasattr(x, "_op") and hasattr(x, "data") and hasattr(x, "grad") and not isinstance(x, Module)
+__all__ = ["Module"]
 
 
 def _as_state_array(data: Any) -> np.ndarray:
@@ -111,9 +107,9 @@ class Module:
         """
         found = []
         for name, value in vars(self).items():
-            if is_node(value):
+            if isinstance(value, Node):
                 found.append((name, value))
-            elif isinstance(value, (list, tuple)) and value and all(is_node(v) for v in value):
+            elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Node) for v in value):
                 found.extend((f"{name}.{i}", v) for i, v in enumerate(value))
         return found
 

@@ -8,15 +8,18 @@ sigmoid, linear), seedable initialisation sized for the activation (see
 :mod:`microgradx.nn.init`), and state dicts shared with the Tensor networks.
 
 A neuron computes ``act(w . x + b)``.  Every product and every partial sum is
-one graph node, so a forward pass costs about ``2 * nin`` nodes per neuron;
-two facts make it cheaper without changing any value or gradient:
+one graph node, so a forward pass costs about ``2 * nin`` nodes per neuron, and
+the graph is the textbook graph: one ``w_j * x_j`` term per weight, in order.
+A plain-number input is lifted to a constant node once per layer call and
+shared by all neurons, not once per product as ``w * 0.5`` would.
 
-* a plain-number input is lifted to a constant node once per layer call and
-  shared by all neurons, not once per product as ``w * 0.5`` would;
-* a term that is exactly zero is left out: a plain ``0.0`` input (blank
-  pixels) and a relu output that is 0.  Its contribution to the sum is 0 and
-  so is every gradient through it (d(w x)/dw = x = 0; a relu at 0 passes no
-  gradient back), so the omitted nodes would only add zeros.
+``skip_zero_terms=True`` (a keyword of every call: neuron, layer, network) is
+the training loop's option: a term that is exactly zero is left out, a plain
+``0.0`` input (blank pixels) and a relu output that is 0.  Its contribution to
+the sum is 0 and so is every gradient through it (d(w x)/dw = x = 0; a relu at
+0 passes no gradient back), so values and gradients are unchanged and the
+omitted nodes would only add zeros; but the graph is no longer the textbook
+one (a drawing misses those terms).
 """
 
 from __future__ import annotations
@@ -38,8 +41,9 @@ __all__ = ["Neuron", "Layer", "MLP"]
 Inputs = Union[Sequence[Union[Value, float]], np.ndarray]
 
 
-def _prepare_inputs(x: Inputs, nin: int, names: Any = None) -> list:
-    """Inputs as a list of Values, constants lifted once; exact zeros become None (skipped)."""
+def _prepare_inputs(x: Inputs, nin: int, names: Any = None, skip_zero_terms: bool = False) -> list:
+    """Inputs as a list of Values, constants lifted once; with ``skip_zero_terms`` exact zeros
+    become None (left out of the sums)."""
     if isinstance(x, np.ndarray):
         if x.ndim != 1:
             raise ValueError(f"a scalar network takes one example, a 1-D array; got shape {x.shape}")
@@ -52,10 +56,10 @@ def _prepare_inputs(x: Inputs, nin: int, names: Any = None) -> list:
     for j, xi in enumerate(x, start=1):
         if type(xi) is Value:
             # A dead relu passes neither value nor gradient: leaving it out changes nothing.
-            prepared.append(None if xi.data == 0.0 and xi._op is RELU else xi)
+            prepared.append(None if skip_zero_terms and xi.data == 0.0 and xi._op is RELU else xi)
         else:
             xi = float(xi)
-            prepared.append(None if xi == 0.0 else _data(xi, names, j))
+            prepared.append(None if skip_zero_terms and xi == 0.0 else _data(xi, names, j))
     return prepared
 
 
@@ -119,7 +123,7 @@ class Neuron(Module):
         self._names = (z, a)
 
     def _forward(self, x: list) -> Value:
-        """The neuron on prepared inputs (Values, or None for an exact zero)."""
+        """The neuron on prepared inputs (Values, or None for a skipped exact zero)."""
         act = self.b
         for wi, xi in zip(self.w, x):
             if xi is not None:
@@ -132,8 +136,9 @@ class Neuron(Module):
             out.label = a_name
         return out
 
-    def __call__(self, x: Inputs) -> Value:
-        return self._forward(_prepare_inputs(x, len(self.w)))
+    def __call__(self, x: Inputs, *, skip_zero_terms: bool = False) -> Value:
+        """``act(w . x + b)``; ``skip_zero_terms``: leave exact-zero terms out (see the module)."""
+        return self._forward(_prepare_inputs(x, len(self.w), skip_zero_terms=skip_zero_terms))
 
     def _local_parameters(self) -> list[tuple[str, Value]]:
         return [(f"w.{i}", wi) for i, wi in enumerate(self.w)] + [("b", self.b)]
@@ -187,8 +192,9 @@ class Layer(Module):
         out = [n._forward(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
 
-    def __call__(self, x: Inputs) -> Union[Value, list[Value]]:
-        return self._forward(_prepare_inputs(x, self.nin, self._input_names()))
+    def __call__(self, x: Inputs, *, skip_zero_terms: bool = False) -> Union[Value, list[Value]]:
+        """Every neuron on ``x``; ``skip_zero_terms``: leave exact-zero terms out (see the module)."""
+        return self._forward(_prepare_inputs(x, self.nin, self._input_names(), skip_zero_terms))
 
     def _input_names(self) -> Any:
         names = self.names
@@ -238,7 +244,9 @@ class MLP(Module):
         for l, layer in enumerate(self.layers, start=1):
             layer.name_nodes(l, output=l == len(self.layers), notation=notation)
 
-    def __call__(self, x: Inputs) -> Union[Value, list[Value]]:
+    def __call__(self, x: Inputs, *, skip_zero_terms: bool = False) -> Union[Value, list[Value]]:
+        """The network on one example; ``skip_zero_terms=True`` leaves exact-zero terms (blank
+        pixels, dead relus) out of the graph, same values and gradients (see the module)."""
         # A forward pass allocates thousands of nodes and no reference cycles (a
         # Value holds no closure), yet the allocations trigger collections that
         # traverse the growing graph: about a third of the forward time.  Pausing
@@ -246,10 +254,10 @@ class MLP(Module):
         collecting = gc.isenabled()
         gc.disable()
         try:
-            h = _prepare_inputs(x, self.layers[0].nin, self.layers[0]._input_names())
+            h = _prepare_inputs(x, self.layers[0].nin, self.layers[0]._input_names(), skip_zero_terms)
             for layer in self.layers[:-1]:
                 out = [n._forward(h) for n in layer.neurons]
-                h = _prepare_inputs(out, len(out))
+                h = _prepare_inputs(out, len(out), skip_zero_terms=skip_zero_terms)
             return self.layers[-1]._forward(h)
         finally:
             if collecting:

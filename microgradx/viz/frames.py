@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..node import Node
 from .names import in_formula, is_constant, latex_name, number, op_symbol
 
 __all__ = ["Frame", "build_frames", "GRANULARITIES"]
@@ -90,7 +91,8 @@ class _Writer:
 
 
 def _is_array(x: Any) -> bool:
-    return bool(np.ndim(x))
+    """More than one number: an array, or a Tensor node (a gradient recorded with create_graph)."""
+    return bool(np.ndim(x.data if isinstance(x, Node) else x))
 
 
 def _forward_caption(w: _Writer, order: list, position: dict, j: int) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..node import Node
 from ..ops import CONSTANT
 
 __all__ = ["node_names", "is_constant", "number", "shape_text", "in_formula", "latex_name", "op_symbol"]
@@ -53,10 +54,10 @@ def number(x: Any, fmt: str | None = None, *, latex: bool = False) -> str:
     Four significant digits; a whole number keeps one decimal (``3.0``);
     Unicode minus signs (ASCII in LaTeX).  ``fmt`` (e.g. ``"{:.4f}"``) overrides.
     """
+    if isinstance(x, Node):
+        x = x.data  # a gradient recorded with create_graph=True is a node
     if np.ndim(x):
         return "array " + shape_text(x)
-    if hasattr(x, "_op"):
-        x = x.data  # a gradient recorded with create_graph=True is a node
     value = float(x)
     if fmt is not None:
         text = fmt.format(value)
