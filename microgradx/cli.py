@@ -173,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--overwrite", action="store_true",
                        help="replace the earlier run in --out (without it, train refuses)")
     train.add_argument("--quiet", action="store_true", help="no progress bar and no epoch table")
+    train.add_argument("--skip-zero-terms", action="store_true",
+                       help="--engine scalar: leave exact-zero inputs and dead relus out of the weighted "
+                            "sums (same numbers up to rounding, faster; without it every step builds the textbook graph)")
     train.add_argument("--resume", metavar="PATH",
                        help=f"continue the unfinished run whose {CHECKPOINT_FILE} is PATH, with its recipe, "
                             "in its folder (bit for bit as if it had not stopped)")
@@ -214,6 +217,9 @@ def _train(config: TrainConfig) -> int:
     resuming = config.resume is not None
     if resuming:
         config, done = _resumed_config(config)
+    if config.skip_zero_terms and config.engine != "scalar":
+        raise CliError("--skip-zero-terms applies to --engine scalar (one Value per weight); the tensor "
+                       "engine computes every term anyway: drop the flag")
     with _refused_as_usage_errors():
         config = with_recipe_defaults(config)
         entry = model_entry(config.model, config.engine)
@@ -256,7 +262,8 @@ def _train(config: TrainConfig) -> int:
         with _refused_as_usage_errors():  # a checkpoint that does not fit this run, named
             history = training.fit(model, data, optimizer=optimizer, epochs=config.epochs,
                                    batch_size=config.batch_size, seed=config.seed, augment=augmentation,
-                                   progress=not config.quiet, checkpoint=save_checkpoint, resume=config.resume)
+                                   progress=not config.quiet, checkpoint=save_checkpoint, resume=config.resume,
+                                   skip_zero_terms=config.skip_zero_terms)
     except KeyboardInterrupt:
         if saved_epochs:
             print(f"{PROG}: the run is saved after epoch {saved_epochs[-1]}; continue it with: "
