@@ -19,6 +19,7 @@ from typing import Callable, Iterable, Sequence, Union
 
 from .engine import Value
 from .node import Node, named_result
+from .unicode_scripts import superscript
 
 __all__ = [
     "zero_one_loss", "perceptron_loss", "hinge_loss", "logistic_loss", "mse_loss",
@@ -26,7 +27,6 @@ __all__ = [
 ]
 
 Score = Union[Value, float, int]
-_SUPERSCRIPT = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
 
 
 _named_epsilon = named_result("ε")  # the lecture's name for a loss
@@ -180,5 +180,5 @@ def batch_loss(loss: Callable[..., Value], scores: Sequence, targets: Sequence) 
     per_example = [loss(s, t) for s, t in zip(scores, targets)]
     for i, item in enumerate(per_example, start=1):
         if isinstance(item, Node) and item._op:
-            item.label = "ε" + f"({i})".translate(_SUPERSCRIPT)  # ε⁽ⁱ⁾
+            item.label = "ε" + superscript(f"({i})")  # ε⁽ⁱ⁾
     return batch_mean(per_example)

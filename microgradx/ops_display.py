@@ -9,6 +9,8 @@ from :data:`CAPTIONS` (by the op's name), a constant power from
 
 from __future__ import annotations
 
+from .unicode_scripts import superscript
+
 __all__ = ["Display", "CAPTIONS", "power_display", "op_for_symbol"]
 
 
@@ -52,9 +54,6 @@ CAPTIONS: dict[str, Display] = {
     "cos": Display("cos {a}", "−sin {a}", latex=(r"\cos {a}", r"-\sin {a}")),
 }
 
-_SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
-
-
 def power_display(p: float | int) -> Display:
     """x², x⁻¹, √x: the way a lecture writes a constant power, and its derivative."""
     if p == 0.5:
@@ -65,8 +64,8 @@ def power_display(p: float | int) -> Display:
         return Display("{a}¹", "1", latex=("{a}^1", "1"))
     q = p - 1
     q = int(q) if float(q).is_integer() else q
-    sup = str(p).translate(_SUPERSCRIPT)
-    low = "" if q == 1 else str(q).translate(_SUPERSCRIPT)
+    sup = superscript(p)
+    low = "" if q == 1 else superscript(q)
     minus = str(p).replace("-", "−")
     return Display("{a}" + sup, minus + "·{a}" + low,
                    latex=("{a}^{{" + str(p) + "}}", str(p) + " {a}^{{" + str(q) + "}}"))

@@ -94,3 +94,12 @@ def test_constant_leaves_copy_and_pickle_keeping_their_marker():
         for clone in (copy.deepcopy(leaf), pickle.loads(pickle.dumps(leaf))):
             assert clone._op is CONSTANT and float(np.asarray(clone.data).sum()) == float(
                 np.asarray(leaf.data).sum())
+
+
+def test_one_table_of_superscripts_and_subscripts_serves_captions_labels_and_latex():
+    from microgradx.unicode_scripts import FROM_SUBSCRIPT, FROM_SUPERSCRIPT, subscript, superscript
+    from microgradx.viz.names import latex_name
+    assert superscript("(12)") == "⁽¹²⁾" and superscript(-0.5) == "⁻⁰·⁵" and subscript("3,4") == "₃,₄"
+    assert "".join(FROM_SUPERSCRIPT[c] for c in superscript("-(10)+")) == "-(10)+"
+    assert "".join(FROM_SUBSCRIPT[c] for c in subscript("-(10)+")) == "-(10)+"
+    assert latex_name("θ" + superscript("(2)") + subscript(1) + "," + subscript(0)) == r"\theta ^{(2)}_{1,0}"

@@ -15,20 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..unicode_scripts import subscript, superscript
+
 __all__ = ["Notation", "notation", "NOTATIONS", "superscript", "subscript"]
-
-_SUP = str.maketrans("0123456789-+()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾")
-_SUB = str.maketrans("0123456789-+()", "₀₁₂₃₄₅₆₇₈₉₋₊₍₎")
-
-
-def superscript(text: object) -> str:
-    """``3`` -> ``³`` (digits, signs and parentheses)."""
-    return str(text).translate(_SUP)
-
-
-def subscript(text: object) -> str:
-    """``12`` -> ``₁₂``."""
-    return str(text).translate(_SUB)
 
 
 @dataclass(frozen=True)

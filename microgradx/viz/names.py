@@ -17,6 +17,7 @@ import numpy as np
 
 from ..node import Node
 from ..ops import CONSTANT
+from ..unicode_scripts import FROM_SUBSCRIPT, FROM_SUPERSCRIPT
 
 __all__ = ["node_names", "is_constant", "number", "shape_text", "in_formula", "latex_name", "op_symbol"]
 
@@ -78,8 +79,6 @@ def in_formula(name: str) -> str:
 
 _LATEX_SYMBOLS = {"θ": r"\theta ", "Θ": r"\Theta ", "ε": r"\varepsilon ", "σ": r"\sigma ",
                   "λ": r"\lambda ", "·": r"\cdot ", "−": "-", "×": r"\times "}
-_SUP = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁻⁺", "0123456789()-+"))
-_SUB = dict(zip("₀₁₂₃₄₅₆₇₈₉₍₎₋₊", "0123456789()-+"))
 
 
 def latex_name(name: str) -> str:
@@ -88,8 +87,8 @@ def latex_name(name: str) -> str:
     i = 0
     while i < len(name):
         ch = name[i]
-        if ch in _SUP or ch in _SUB:
-            table, mark = (_SUP, "^") if ch in _SUP else (_SUB, "_")
+        if ch in FROM_SUPERSCRIPT or ch in FROM_SUBSCRIPT:
+            table, mark = (FROM_SUPERSCRIPT, "^") if ch in FROM_SUPERSCRIPT else (FROM_SUBSCRIPT, "_")
             run = ""
             while i < len(name) and (name[i] in table or (name[i] == "," and mark == "_")):
                 run += table.get(name[i], name[i])
