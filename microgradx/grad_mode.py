@@ -67,14 +67,20 @@ def is_grad_enabled() -> bool:
 @contextmanager
 def _grad_mode(enabled: bool) -> Iterator[None]:
     previous = thread_records()
-    _set_thread_mode(enabled, previous)
+    _set_thread_mode(enabled)
     try:
         yield
     finally:
-        _set_thread_mode(previous, enabled)
+        _set_thread_mode(previous)
 
 
-def _set_thread_mode(enabled: bool, current: bool) -> None:
+def _set_thread_mode(enabled: bool) -> None:
+    """Set this thread's mode and keep ``GRAD_MODE.paused`` the count of threads not recording.
+
+    The mode it leaves is read, never assumed: a bare ``set_grad_enabled`` call
+    inside a block may have changed it.
+    """
+    current = thread_records()
     _THREAD.enabled = enabled
     if enabled == current:
         return
@@ -106,10 +112,10 @@ class set_grad_enabled:
 
     def __init__(self, mode: bool) -> None:
         self.previous = thread_records()
-        _set_thread_mode(bool(mode), self.previous)
+        _set_thread_mode(bool(mode))
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, *exc: Any) -> None:
-        _set_thread_mode(self.previous, thread_records())
+        _set_thread_mode(self.previous)
