@@ -1,6 +1,6 @@
 """Reverse-mode differentiation over any graph of nodes built from the op table.
 
-A *node* is anything with ``data``, ``grad``, ``_op`` (an
+A *node* (:class:`~microgradx.node.Node`) has ``data``, ``grad``, ``_op`` (an
 :class:`~microgradx.ops.Op`, or a falsy value for a leaf) and ``_prev`` (its
 inputs, in argument order).  :class:`~microgradx.engine.Value` and
 :class:`~microgradx.tensor.Tensor` are both nodes, so this one module serves

@@ -43,7 +43,7 @@ def first_order_backward(root: Any, seed: Any) -> None:
     gc.disable()
     try:
         two_slots = root._TWO_SLOTS
-        internal = (_count_parents_two_slots if two_slots else _count_parents)(root, reset_grads=True)
+        internal = (_count_parents_two_slots if two_slots else _count_parents)(root)
         root.grad = seed if root._op or root.grad is None else root.grad + seed
         processed = (_propagate_two_slots if two_slots else _propagate)(root)
     except BaseException:  # a failing rule or Ctrl-C: leave no stale counts for the next pass
@@ -60,15 +60,15 @@ def first_order_backward(root: Any, seed: Any) -> None:
             "a node's inputs must be nodes made before it")
 
 
-def _count_parents(root: Any, reset_grads: bool = False) -> int:
+def _count_parents(root: Any) -> int:
     """Pass 1: store in each op node's ``_n`` how many parents it has.
 
     Only op nodes are counted and walked: a leaf has no rule to wait for and
     no inputs, so the pass never touches it (leaves are most of a network's
     edges: weights, biases, data).  Returns how many op nodes were found
-    (the caller compares it with how many fired: fewer means a cycle).  With
-    ``reset_grads`` every intermediate node found gets ``grad = 0`` (its
-    starting gradient; a leaf starts from what it holds).
+    (the caller compares it with how many fired: fewer means a cycle).  Every
+    intermediate node found gets ``grad = 0``, its starting gradient (a leaf
+    starts from what it holds).
     """
     if not root._op:
         return 0
@@ -81,8 +81,7 @@ def _count_parents(root: Any, reset_grads: bool = False) -> int:
                 child._n = seen + 1
                 if not seen:
                     append(child)
-                    if reset_grads:
-                        child.grad = 0.0
+                    child.grad = 0.0
     return len(found)
 
 
@@ -127,7 +126,7 @@ def _accumulate(node: Any, contribution: Any) -> None:
         node.grad = 0.0 + contribution if held is None else held + contribution
 
 
-def _count_parents_two_slots(root: Any, reset_grads: bool = False) -> int:
+def _count_parents_two_slots(root: Any) -> int:
     """:func:`_count_parents` for nodes that keep their inputs in ``_a`` and ``_b`` (``Value``)."""
     if not root._op:
         return 0
@@ -142,16 +141,14 @@ def _count_parents_two_slots(root: Any, reset_grads: bool = False) -> int:
             a._n = seen + 1
             if not seen:
                 append(a)
-                if reset_grads:
-                    a.grad = 0.0
+                a.grad = 0.0
         b = node._b
         if b is not None and b._op:
             seen = b._n
             b._n = seen + 1
             if not seen:
                 append(b)
-                if reset_grads:
-                    b.grad = 0.0
+                b.grad = 0.0
     return len(found)
 
 
