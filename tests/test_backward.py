@@ -330,3 +330,18 @@ def test_backward_steps_pass_each_rules_gradient_through_unchanged():
     (step,) = backward_steps(root)
     expected = ops.MUL.vjp(np.ones(3), root.data, s.data, v.data)
     assert all(np.array_equal(a, b) and np.shape(a) == np.shape(b) for a, b in zip(step.sent, expected))
+
+
+def test_a_tensors_grad_never_shares_the_callers_gradient_array():
+    # backward(gradient) takes the caller's array; reusing that buffer must not change .grad.
+    import numpy as np
+    from microgradx import Tensor
+    leaf = Tensor([1.0, 2.0])
+    seed = np.ones(2)
+    leaf.backward(seed)
+    seed[0] = 5.0
+    result = Tensor([1.0, 2.0]) * 3.0
+    seed = np.ones(2)
+    result.backward(seed)
+    seed[0] = 7.0
+    assert leaf.grad.tolist() == [1.0, 1.0] and result.grad.tolist() == [1.0, 1.0]
