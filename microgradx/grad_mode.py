@@ -7,6 +7,7 @@ only in the thread that entered the block: another thread keeps recording.
 
 from __future__ import annotations
 
+import functools
 import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -107,12 +108,25 @@ class set_grad_enabled:
 
     ``set_grad_enabled(False)`` alone switches this thread to :func:`no_grad`
     mode until ``set_grad_enabled(True)``; ``with set_grad_enabled(is_train):``
-    applies the mode inside the block and brings back the previous one after.
+    applies the mode inside the block and brings back the previous one after;
+    ``@set_grad_enabled(False)`` runs each call of a function in that mode.
     """
 
     def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
         self.previous = thread_records()
-        _set_thread_mode(bool(mode))
+        _set_thread_mode(self.mode)
+
+    def __call__(self, fn: Any) -> Any:
+        """As a decorator: undo the switch made by ``__init__``, set the mode per call instead."""
+        _set_thread_mode(self.previous)
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def in_mode(*args: Any, **kwargs: Any) -> Any:
+            with _grad_mode(mode):
+                return fn(*args, **kwargs)
+        return in_mode
 
     def __enter__(self) -> None:
         return None

@@ -336,6 +336,15 @@ def test_a_bare_set_grad_enabled_inside_a_block_keeps_later_no_grad_blocks_worki
     assert GRAD_MODE.paused == 0 and GRAD_MODE.enabled
 
 
+def test_set_grad_enabled_works_as_a_decorator_as_in_pytorch():
+    # Decorating changes nothing at definition time; each call runs in the decorator's mode.
+    @microgradx.set_grad_enabled(False)
+    def evaluate(t):
+        return t * 2.0
+    assert microgradx.is_grad_enabled()
+    assert not evaluate(Tensor([1.0])).requires_grad and microgradx.is_grad_enabled()
+
+
 def test_no_grad_works_as_a_decorator_as_in_pytorch():
     @microgradx.no_grad()
     def evaluate(t):
