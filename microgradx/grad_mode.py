@@ -76,17 +76,34 @@ def _grad_mode(enabled: bool) -> Iterator[None]:
 
 
 def _set_thread_mode(enabled: bool) -> None:
-    """Set this thread's mode and keep ``GRAD_MODE.paused`` the count of threads not recording.
+    """Set this thread's mode; ``GRAD_MODE.paused`` counts the threads not recording.
 
     The mode it leaves is read, never assumed: a bare ``set_grad_enabled`` call
-    inside a block may have changed it.
+    inside a block may have changed it.  A thread that is not recording holds
+    a :class:`_Pause` in its local storage, so a thread that ends that way
+    stops being counted when its storage is freed.
     """
-    current = thread_records()
-    _THREAD.enabled = enabled
-    if enabled == current:
+    if enabled == thread_records():
         return
+    _THREAD.enabled = enabled
+    _THREAD.pause = None if enabled else _Pause()
+
+
+class _Pause:
+    """One thread not recording: counted in ``GRAD_MODE.paused`` from creation until freed."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        _count_pause(+1)
+
+    def __del__(self) -> None:
+        _count_pause(-1)
+
+
+def _count_pause(change: int) -> None:
     with _MODE_LOCK:
-        GRAD_MODE.paused += -1 if enabled else 1
+        GRAD_MODE.paused += change
         GRAD_MODE.enabled = GRAD_MODE.paused == 0
 
 

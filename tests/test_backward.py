@@ -235,6 +235,19 @@ def test_grad_mode_is_per_thread():
     assert seen[0]
 
 
+def test_a_thread_that_ends_with_grad_mode_off_leaves_the_others_on_the_fast_path():
+    # PyTorch's mode is per thread and ends with it; here the count of threads not recording
+    # must too, or every op in every thread keeps taking the slow per-thread check.
+    import threading
+
+    from microgradx.grad_mode import GRAD_MODE
+    worker = threading.Thread(target=lambda: microgradx.set_grad_enabled(False))
+    worker.start()
+    worker.join()
+    del worker
+    assert GRAD_MODE.paused == 0 and GRAD_MODE.enabled and microgradx.is_grad_enabled()
+
+
 def test_concurrent_backward_passes_give_the_serial_result():
     import threading
 
