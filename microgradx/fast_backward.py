@@ -14,6 +14,9 @@ measured with ``benchmarks/bench_engine.py``:
 * a ``Value``'s two input slots ``_a``/``_b`` read directly and unrolled by hand
   (:func:`_count_parents_two_slots`, :func:`_propagate_two_slots`); a Tensor's
   ``_prev`` tuple takes the plain loops, where arrays dominate the cost;
+* a fused layer whose batch is data (``linear_op``, built by ``nn.Linear`` on an
+  array) fires its ``vjp_data_batch`` rule, which leaves out the batch's
+  gradient ``G W``: nobody keeps it, and it costs as much as ``dW``;
 * the cyclic garbage collector paused: the pass allocates numbers and small
   tuples, never cycles, yet those allocations would trigger full collections
   that walk the whole graph.
@@ -101,7 +104,10 @@ def _propagate(root: Any) -> int:
         node = pop()
         processed += 1
         inputs = node._prev
-        sent = node._op.vjp(node.grad, node.data, *[child.data for child in inputs])
+        rule = node._op.vjp
+        if getattr(node._op, "vjp_data_batch", None) is not None and _is_data(inputs[0]):
+            rule = node._op.vjp_data_batch
+        sent = rule(node.grad, node.data, *[child.data for child in inputs])
         for child, contribution in zip(inputs, sent):
             _accumulate(child, contribution)
             if child._op:
@@ -110,6 +116,11 @@ def _propagate(root: Any) -> int:
                 if not left:
                     push(child)
     return processed
+
+
+def _is_data(node: Any) -> bool:
+    """A leaf no gradient is kept for (``requires_grad=False``): its rule's share can be skipped."""
+    return not node._op and not node.requires_grad
 
 
 def _accumulate(node: Any, contribution: Any) -> None:
