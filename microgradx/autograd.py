@@ -1,6 +1,6 @@
 """Reverse-mode differentiation over any graph of nodes built from the op table.
 
-A *node* is anything with ``data``, ``grad``, ``_op`` (an
+A *node* (:class:`~microgradx.node.Node`) has ``data``, ``grad``, ``_op`` (an
 :class:`~microgradx.ops.Op`, or a falsy value for a leaf) and ``_prev`` (its
 inputs, in argument order).  :class:`~microgradx.engine.Value` and
 :class:`~microgradx.tensor.Tensor` are both nodes, so this one module serves
@@ -40,7 +40,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 
 from .fast_backward import first_order_backward
-from .grad_mode import (GRAD_MODE, PASS_LOCK, _grad_mode, enable_grad, is_grad_enabled,  # noqa: F401
+from .grad_mode import (PASS_LOCK, _grad_mode, enable_grad, is_grad_enabled,
                         no_grad, set_grad_enabled, thread_records)
 
 __all__ = ["topological_order", "backward_steps", "BackwardStep", "backward", "grad",

@@ -14,6 +14,9 @@ measured with ``benchmarks/bench_engine.py``:
 * a ``Value``'s two input slots ``_a``/``_b`` read directly and unrolled by hand
   (:func:`_count_parents_two_slots`, :func:`_propagate_two_slots`); a Tensor's
   ``_prev`` tuple takes the plain loops, where arrays dominate the cost;
+* a fused layer whose batch is data (``linear_op``, built by ``nn.Linear`` on an
+  array) fires its ``vjp_data_batch`` rule, which leaves out the batch's
+  gradient ``G W``: nobody keeps it, and it costs as much as ``dW``;
 * the cyclic garbage collector paused: the pass allocates numbers and small
   tuples, never cycles, yet those allocations would trigger full collections
   that walk the whole graph.
@@ -43,7 +46,7 @@ def first_order_backward(root: Any, seed: Any) -> None:
     gc.disable()
     try:
         two_slots = root._TWO_SLOTS
-        internal = (_count_parents_two_slots if two_slots else _count_parents)(root, reset_grads=True)
+        internal = (_count_parents_two_slots if two_slots else _count_parents)(root)
         root.grad = seed if root._op or root.grad is None else root.grad + seed
         processed = (_propagate_two_slots if two_slots else _propagate)(root)
     except BaseException:  # a failing rule or Ctrl-C: leave no stale counts for the next pass
@@ -60,15 +63,15 @@ def first_order_backward(root: Any, seed: Any) -> None:
             "a node's inputs must be nodes made before it")
 
 
-def _count_parents(root: Any, reset_grads: bool = False) -> int:
+def _count_parents(root: Any) -> int:
     """Pass 1: store in each op node's ``_n`` how many parents it has.
 
     Only op nodes are counted and walked: a leaf has no rule to wait for and
     no inputs, so the pass never touches it (leaves are most of a network's
     edges: weights, biases, data).  Returns how many op nodes were found
-    (the caller compares it with how many fired: fewer means a cycle).  With
-    ``reset_grads`` every intermediate node found gets ``grad = 0`` (its
-    starting gradient; a leaf starts from what it holds).
+    (the caller compares it with how many fired: fewer means a cycle).  Every
+    intermediate node found gets ``grad = 0``, its starting gradient (a leaf
+    starts from what it holds).
     """
     if not root._op:
         return 0
@@ -81,8 +84,7 @@ def _count_parents(root: Any, reset_grads: bool = False) -> int:
                 child._n = seen + 1
                 if not seen:
                     append(child)
-                    if reset_grads:
-                        child.grad = 0.0
+                    child.grad = 0.0
     return len(found)
 
 
@@ -102,7 +104,10 @@ def _propagate(root: Any) -> int:
         node = pop()
         processed += 1
         inputs = node._prev
-        sent = node._op.vjp(node.grad, node.data, *[child.data for child in inputs])
+        rule = node._op.vjp
+        if getattr(node._op, "vjp_data_batch", None) is not None and _is_data(inputs[0]):
+            rule = node._op.vjp_data_batch
+        sent = rule(node.grad, node.data, *[child.data for child in inputs])
         for child, contribution in zip(inputs, sent):
             _accumulate(child, contribution)
             if child._op:
@@ -111,6 +116,11 @@ def _propagate(root: Any) -> int:
                 if not left:
                     push(child)
     return processed
+
+
+def _is_data(node: Any) -> bool:
+    """A leaf no gradient is kept for (``requires_grad=False``): its rule's share can be skipped."""
+    return not node._op and not node.requires_grad
 
 
 def _accumulate(node: Any, contribution: Any) -> None:
@@ -127,7 +137,7 @@ def _accumulate(node: Any, contribution: Any) -> None:
         node.grad = 0.0 + contribution if held is None else held + contribution
 
 
-def _count_parents_two_slots(root: Any, reset_grads: bool = False) -> int:
+def _count_parents_two_slots(root: Any) -> int:
     """:func:`_count_parents` for nodes that keep their inputs in ``_a`` and ``_b`` (``Value``)."""
     if not root._op:
         return 0
@@ -142,16 +152,14 @@ def _count_parents_two_slots(root: Any, reset_grads: bool = False) -> int:
             a._n = seen + 1
             if not seen:
                 append(a)
-                if reset_grads:
-                    a.grad = 0.0
+                a.grad = 0.0
         b = node._b
         if b is not None and b._op:
             seen = b._n
             b._n = seen + 1
             if not seen:
                 append(b)
-                if reset_grads:
-                    b.grad = 0.0
+                b.grad = 0.0
     return len(found)
 
 

@@ -7,6 +7,7 @@ only in the thread that entered the block: another thread keeps recording.
 
 from __future__ import annotations
 
+import functools
 import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -67,19 +68,42 @@ def is_grad_enabled() -> bool:
 @contextmanager
 def _grad_mode(enabled: bool) -> Iterator[None]:
     previous = thread_records()
-    _set_thread_mode(enabled, previous)
+    _set_thread_mode(enabled)
     try:
         yield
     finally:
-        _set_thread_mode(previous, enabled)
+        _set_thread_mode(previous)
 
 
-def _set_thread_mode(enabled: bool, current: bool) -> None:
-    _THREAD.enabled = enabled
-    if enabled == current:
+def _set_thread_mode(enabled: bool) -> None:
+    """Set this thread's mode; ``GRAD_MODE.paused`` counts the threads not recording.
+
+    The mode it leaves is read, never assumed: a bare ``set_grad_enabled`` call
+    inside a block may have changed it.  A thread that is not recording holds
+    a :class:`_Pause` in its local storage, so a thread that ends that way
+    stops being counted when its storage is freed.
+    """
+    if enabled == thread_records():
         return
+    _THREAD.enabled = enabled
+    _THREAD.pause = None if enabled else _Pause()
+
+
+class _Pause:
+    """One thread not recording: counted in ``GRAD_MODE.paused`` from creation until freed."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        _count_pause(+1)
+
+    def __del__(self) -> None:
+        _count_pause(-1)
+
+
+def _count_pause(change: int) -> None:
     with _MODE_LOCK:
-        GRAD_MODE.paused += -1 if enabled else 1
+        GRAD_MODE.paused += change
         GRAD_MODE.enabled = GRAD_MODE.paused == 0
 
 
@@ -101,15 +125,28 @@ class set_grad_enabled:
 
     ``set_grad_enabled(False)`` alone switches this thread to :func:`no_grad`
     mode until ``set_grad_enabled(True)``; ``with set_grad_enabled(is_train):``
-    applies the mode inside the block and brings back the previous one after.
+    applies the mode inside the block and brings back the previous one after;
+    ``@set_grad_enabled(False)`` runs each call of a function in that mode.
     """
 
     def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
         self.previous = thread_records()
-        _set_thread_mode(bool(mode), self.previous)
+        _set_thread_mode(self.mode)
+
+    def __call__(self, fn: Any) -> Any:
+        """As a decorator: undo the switch made by ``__init__``, set the mode per call instead."""
+        _set_thread_mode(self.previous)
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def in_mode(*args: Any, **kwargs: Any) -> Any:
+            with _grad_mode(mode):
+                return fn(*args, **kwargs)
+        return in_mode
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, *exc: Any) -> None:
-        _set_thread_mode(self.previous, thread_records())
+        _set_thread_mode(self.previous)

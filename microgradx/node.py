@@ -3,7 +3,9 @@
 A node holds ``data`` (a number or an array), ``grad`` (d root / d node after a
 backward pass), ``_op`` (the :class:`~microgradx.ops.Op` that computed it, or a
 falsy marker for a leaf) and ``_prev`` (the op's inputs, in argument order, any
-number of them).  Every node is built by one method, :meth:`Node._make`.
+number of them).  Every node is built by one method, :meth:`Node._make`
+(:mod:`microgradx.fast_value` inlines it in ``Value``'s hot operators; a
+property test keeps the two graphs equal).
 
 A subclass records the table's primitives itself (``_unary``, ``_binary``,
 ``__add__``, ``__mul__``, ``__pow__``, ``__neg__``) and says how to turn a

@@ -390,7 +390,7 @@ class Tensor(PyTorchNames, Node):
                     f"t.backward(np.ones({self.shape}))")
             seed = np.ones(self.data.shape, self.data.dtype)
         else:
-            seed = np.asarray(_raw(gradient), dtype=self.data.dtype)
+            seed = np.array(_raw(gradient), dtype=self.data.dtype)  # a copy: .grad must not share it
             if seed.shape != self.data.shape:
                 raise ValueError(f"backward: gradient has shape {seed.shape} but the Tensor "
                                  f"has shape {self.shape}; they must match")

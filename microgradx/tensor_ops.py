@@ -156,8 +156,16 @@ def linear_op(activation: Op | None = None) -> Op:
             (g,) = activation.vjp(g, out, out)
         return g @ w, g.T @ x, g.sum(axis=0)
 
+    def vjp_data_batch(g, out, x, w, b):
+        """The rule for a batch that is data (no gradient): dx, as costly as dW, is left out (None)."""
+        if activation is not None:
+            (g,) = activation.vjp(g, out, out)
+        return None, g.T @ x, g.sum(axis=0)
+
     symbol = "linear" if activation is None else f"linear+{activation}"
-    return Op(symbol, name="linear", arity=3, forward=forward, vjp=vjp, doc="act(x @ W.T + b)")
+    op = Op(symbol, name="linear", arity=3, forward=forward, vjp=vjp, doc="act(x @ W.T + b)")
+    op.vjp_data_batch = vjp_data_batch  # used by microgradx.fast_backward
+    return op
 
 
 # ---------------------------------------------------------------------------

@@ -235,6 +235,19 @@ def test_grad_mode_is_per_thread():
     assert seen[0]
 
 
+def test_a_thread_that_ends_with_grad_mode_off_leaves_the_others_on_the_fast_path():
+    # PyTorch's mode is per thread and ends with it; here the count of threads not recording
+    # must too, or every op in every thread keeps taking the slow per-thread check.
+    import threading
+
+    from microgradx.grad_mode import GRAD_MODE
+    worker = threading.Thread(target=lambda: microgradx.set_grad_enabled(False))
+    worker.start()
+    worker.join()
+    del worker
+    assert GRAD_MODE.paused == 0 and GRAD_MODE.enabled and microgradx.is_grad_enabled()
+
+
 def test_concurrent_backward_passes_give_the_serial_result():
     import threading
 
@@ -330,3 +343,18 @@ def test_backward_steps_pass_each_rules_gradient_through_unchanged():
     (step,) = backward_steps(root)
     expected = ops.MUL.vjp(np.ones(3), root.data, s.data, v.data)
     assert all(np.array_equal(a, b) and np.shape(a) == np.shape(b) for a, b in zip(step.sent, expected))
+
+
+def test_a_tensors_grad_never_shares_the_callers_gradient_array():
+    # backward(gradient) takes the caller's array; reusing that buffer must not change .grad.
+    import numpy as np
+    from microgradx import Tensor
+    leaf = Tensor([1.0, 2.0])
+    seed = np.ones(2)
+    leaf.backward(seed)
+    seed[0] = 5.0
+    result = Tensor([1.0, 2.0]) * 3.0
+    seed = np.ones(2)
+    result.backward(seed)
+    seed[0] = 7.0
+    assert leaf.grad.tolist() == [1.0, 1.0] and result.grad.tolist() == [1.0, 1.0]

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from microgradx import Tensor, grad
 from microgradx.conv import avg_pool2d, conv2d, max_pool2d
 from microgradx.nn import functional as F
+from microgradx.node import Node
 from microgradx.ops import TANH
 from microgradx.tensor import concatenate, maximum, stack, where
 from microgradx.tensor_ops import MATMUL_NT, linear_op
@@ -46,14 +47,14 @@ def _recorded_hvp(f, arrays, directions):
     leaves = [Tensor(a) for a in arrays]
     out = f(*leaves)
     first = grad(out, leaves, _ones_like(out), create_graph=True)
-    terms = [(g * v).sum() for g, v in zip(first, directions) if hasattr(g, "_op")]
+    terms = [(g * v).sum() for g, v in zip(first, directions) if isinstance(g, Node)]
     if not terms:
         return first, [np.zeros(a.shape) for a in arrays]
     total = terms[0]
     for term in terms[1:]:
         total = total + term
     second = grad(total, leaves, _ones_like(total))
-    values = [np.broadcast_to(np.asarray(g.data if hasattr(g, "_op") else g), a.shape)
+    values = [np.broadcast_to(np.asarray(g.data if isinstance(g, Node) else g), a.shape)
               for g, a in zip(first, arrays)]
     return values, [np.broadcast_to(np.asarray(h, dtype=np.float64), a.shape)
                     for h, a in zip(second, arrays)]

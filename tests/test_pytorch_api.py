@@ -317,6 +317,34 @@ def test_set_grad_enabled_as_a_function_sets_the_mode_until_changed():
     assert microgradx.is_grad_enabled() and (Tensor([1.0]) * 2.0).requires_grad
 
 
+def test_a_bare_set_grad_enabled_inside_a_block_keeps_later_no_grad_blocks_working():
+    # The block's exit must read the mode it leaves, not assume the one it set: otherwise the
+    # count of threads in no_grad goes wrong and a later no_grad() records a graph.
+    x = Tensor([1.0])
+    with microgradx.no_grad():
+        microgradx.set_grad_enabled(True)
+        assert (x * 2.0).requires_grad
+    assert microgradx.is_grad_enabled()
+    with microgradx.no_grad():
+        assert not microgradx.is_grad_enabled() and not (x * 2.0).requires_grad
+    with microgradx.no_grad():
+        with microgradx.enable_grad():
+            microgradx.set_grad_enabled(False)
+        assert not microgradx.is_grad_enabled()  # each block restores the mode it found
+    assert microgradx.is_grad_enabled()
+    from microgradx.grad_mode import GRAD_MODE
+    assert GRAD_MODE.paused == 0 and GRAD_MODE.enabled
+
+
+def test_set_grad_enabled_works_as_a_decorator_as_in_pytorch():
+    # Decorating changes nothing at definition time; each call runs in the decorator's mode.
+    @microgradx.set_grad_enabled(False)
+    def evaluate(t):
+        return t * 2.0
+    assert microgradx.is_grad_enabled()
+    assert not evaluate(Tensor([1.0])).requires_grad and microgradx.is_grad_enabled()
+
+
 def test_no_grad_works_as_a_decorator_as_in_pytorch():
     @microgradx.no_grad()
     def evaluate(t):
