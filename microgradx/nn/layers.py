@@ -71,32 +71,31 @@ class Identity(Module):
         return x
 
 
-class CrossEntropyLoss(Module):
-    """PyTorch's ``nn.CrossEntropyLoss``: ``loss_fn(logits, labels)`` is
-    :func:`~microgradx.nn.functional.cross_entropy` with this ``reduction``."""
+class _LossModule(Module):
+    """A PyTorch loss module: ``loss_fn(input, target)`` is ``function`` with this ``reduction``."""
+
+    function: Any = None  # a function of nn.functional, set by each subclass
 
     def __init__(self, reduction: str = "mean") -> None:
-        self.reduction = functional._check_reduction(reduction, "CrossEntropyLoss")
+        self.reduction = functional._check_reduction(reduction, type(self).__name__)
 
     def forward(self, input: Any, target: Any) -> Tensor:
-        return functional.cross_entropy(input, target, reduction=self.reduction)
+        return type(self).function(input, target, reduction=self.reduction)
 
     def __repr__(self) -> str:
-        return f"CrossEntropyLoss(reduction={self.reduction!r})"
+        return f"{type(self).__name__}(reduction={self.reduction!r})"
 
 
-class MSELoss(Module):
-    """PyTorch's ``nn.MSELoss``: ``loss_fn(prediction, target)`` is
-    :func:`~microgradx.nn.functional.mse_loss` with this ``reduction``."""
+class CrossEntropyLoss(_LossModule):
+    """PyTorch's ``nn.CrossEntropyLoss``: :func:`~microgradx.nn.functional.cross_entropy` with a ``reduction``."""
 
-    def __init__(self, reduction: str = "mean") -> None:
-        self.reduction = functional._check_reduction(reduction, "MSELoss")
+    function = staticmethod(functional.cross_entropy)
 
-    def forward(self, input: Any, target: Any) -> Tensor:
-        return functional.mse_loss(input, target, reduction=self.reduction)
 
-    def __repr__(self) -> str:
-        return f"MSELoss(reduction={self.reduction!r})"
+class MSELoss(_LossModule):
+    """PyTorch's ``nn.MSELoss``: :func:`~microgradx.nn.functional.mse_loss` with a ``reduction``."""
+
+    function = staticmethod(functional.mse_loss)
 
 
 _FUSED = {"relu": RELU, "tanh": TANH, "sigmoid": SIGMOID}  # table rows a constant-input layer fuses
